@@ -268,6 +268,8 @@ pub enum HttpFailure {
     Status(u16),
     /// A URL we cannot use.
     BadUrl(String),
+    /// Bytes that are not an HTTP reply.
+    Garbled,
 }
 
 impl fmt::Display for HttpFailure {
@@ -279,6 +281,7 @@ impl fmt::Display for HttpFailure {
             HttpFailure::TooLarge(limit) => write!(f, "sent a reply larger than {} KiB", limit / 1024),
             HttpFailure::Status(status) => write!(f, "answered HTTP {status}"),
             HttpFailure::BadUrl(reason) => write!(f, "has an unusable URL ({reason})"),
+            HttpFailure::Garbled => f.write_str("answered with something that is not HTTP"),
         }
     }
 }

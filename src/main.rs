@@ -1,1 +1,20 @@
-fn main() {}
+//! `portforward`: the window (no subcommand) or a command for scripts.
+
+mod cli;
+mod gui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    match args.command {
+        None => gui::run(gui::Launch {
+            gateway_url: args.gateway,
+            demo: args.demo,
+            discovery_timeout: args.timeout,
+        }),
+        Some(_) => cli::run(args),
+    }
+}

@@ -86,9 +86,10 @@ impl fmt::Display for Port {
 /// assert_eq!("udp".parse::<Protocol>().unwrap(), Protocol::Udp);
 /// assert!("XYZ".parse::<Protocol>().is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 pub enum Protocol {
     /// TCP.
+    #[default]
     #[serde(rename = "TCP", alias = "tcp")]
     Tcp,
     /// UDP.
@@ -167,6 +168,12 @@ impl Lease {
             return Err(invalid("a lease must be from 0 (permanent) to 604800 seconds (7 days)"));
         }
         Ok(Lease(secs as u32))
+    }
+
+    /// A lease as a router reported it (remaining seconds), kept as-is: it was not ours
+    /// to validate, and IGD:1 routers may report more than 7 days.
+    pub const fn from_router(secs: u32) -> Lease {
+        Lease(secs)
     }
 
     /// Seconds, 0 for permanent.

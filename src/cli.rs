@@ -1,0 +1,447 @@
+//! The command line: the same library, for scripts. `--json` gives machine output; the exit
+//! code is non-zero on any failure, with the reason on stderr.
+
+use std::net::Ipv4Addr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use portforward::gateway::{DiscoveryOptions, GatewayOptions, discover_all};
+use portforward::simulator::SimulatedGateway;
+use portforward::{
+    Description, EnableRequest, Enabled, ExternalReachability, GatewayError, InputError, Lease, Mapping, MappingFilter,
+    Port, PortForwarder, Protocol,
+};
+use serde_json::json;
+
+/// Manage your router's port forwards over UPnP IGD. Without a command, opens the window.
+#[derive(Debug, Parser)]
+#[command(name = "portforward", version, about)]
+pub struct Args {
+    /// The gateway's description URL (e.g. http://192.168.1.1:5000/rootDesc.xml); skips discovery.
+    #[arg(long, global = true, value_name = "URL")]
+    pub gateway: Option<String>,
+    /// Upper bound of discovery, in seconds (it returns as soon as the router answers).
+    #[arg(long, global = true, value_name = "SECONDS", default_value = "3", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Use the built-in simulated router (on 127.0.0.1) instead of a real one.
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// More log output on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do; none opens the window.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every gateway that answers discovery (waits the whole --timeout), with name, IGD version, URL.
+    Gateways,
+    /// The router's external IP and this computer's local IP.
+    Ip,
+    /// The router's whole port-mapping table.
+    List,
+    /// Forward a port. Every flag is optional: a free port, this computer, TCP, "PortForward", 1 h.
+    Enable(MappingArgs),
+    /// Remove one mapping.
+    Disable {
+        /// The external port of the mapping.
+        #[arg(long, value_name = "P", value_parser = external_port)]
+        external_port: Port,
+        /// TCP (default) or UDP.
+        #[arg(long, value_name = "TCP|UDP", value_parser = protocol)]
+        protocol: Option<Protocol>,
+    },
+    /// Renew a mapping's lease in place (same flags as enable; --external-port required).
+    Refresh(MappingArgs),
+    /// Remove every mapping matching ALL the given filters. Lists them and changes nothing without --yes.
+    DisableAll(DisableAllArgs),
+}
+
+/// The fields of a mapping, as flags.
+#[derive(Debug, clap::Args)]
+pub struct MappingArgs {
+    /// The port on the router.
+    #[arg(long, value_name = "P", value_parser = external_port)]
+    external_port: Option<Port>,
+    /// The port on the LAN host.
+    #[arg(long, value_name = "P", value_parser = internal_port)]
+    internal_port: Option<Port>,
+    /// The LAN host (IPv4); this computer by default.
+    #[arg(long, value_name = "IP", value_parser = internal_ip)]
+    internal_ip: Option<Ipv4Addr>,
+    /// TCP (default) or UDP.
+    #[arg(long, value_name = "TCP|UDP", value_parser = protocol)]
+    protocol: Option<Protocol>,
+    /// A description other programs' users will see (at most 255 bytes).
+    #[arg(long, value_name = "D", value_parser = description)]
+    description: Option<Description>,
+    /// The lease in seconds, 0 (permanent) to 604800 (7 days).
+    #[arg(long, value_name = "SECONDS", value_parser = duration)]
+    duration: Option<Lease>,
+}
+
+/// disable-all's filters.
+#[derive(Debug, clap::Args)]
+pub struct DisableAllArgs {
+    /// Only this external port.
+    #[arg(long, value_name = "P", value_parser = external_port)]
+    external_port: Option<Port>,
+    /// Only this internal port.
+    #[arg(long, value_name = "P", value_parser = internal_port)]
+    internal_port: Option<Port>,
+    /// Only mappings to this LAN host.
+    #[arg(long, value_name = "IP", value_parser = internal_ip)]
+    internal_ip: Option<Ipv4Addr>,
+    /// Only TCP or only UDP.
+    #[arg(long, value_name = "TCP|UDP", value_parser = protocol)]
+    protocol: Option<Protocol>,
+    /// Only mappings with exactly this description.
+    #[arg(long, value_name = "D")]
+    description: Option<String>,
+    /// Without any filter: every mapping on the router, other programs' included.
+    #[arg(long)]
+    all: bool,
+    /// Really remove them (without it, only lists what would go).
+    #[arg(long)]
+    yes: bool,
+}
+
+fn external_port(s: &str) -> Result<Port, InputError> {
+    Port::parse_field("external port", s)
+}
+fn internal_port(s: &str) -> Result<Port, InputError> {
+    Port::parse_field("internal port", s)
+}
+fn internal_ip(s: &str) -> Result<Ipv4Addr, InputError> {
+    portforward::parse_internal_ip("internal ip", s)
+}
+fn protocol(s: &str) -> Result<Protocol, InputError> {
+    Protocol::parse_field("protocol", s)
+}
+fn description(s: &str) -> Result<Description, InputError> {
+    Description::parse_field("description", s)
+}
+fn duration(s: &str) -> Result<Lease, InputError> {
+    Lease::parse_field("duration", s)
+}
+fn parse_timeout(s: &str) -> Result<Duration, InputError> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|secs| (0.1..=60.0).contains(secs))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| InputError::new("timeout", s, "give seconds from 0.1 to 60"))
+}
+
+/// Runs a subcommand and reports failure on stderr.
+pub fn run(args: Args) -> ExitCode {
+    init_logging(args.verbose);
+    match execute(&args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("portforward: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The router to talk to: the demo, a URL, or the first that answers discovery.
+fn connect(args: &Args) -> Result<(PortForwarder, Option<SimulatedGateway>), GatewayError> {
+    if args.demo {
+        let sim = SimulatedGateway::demo().map_err(|e| GatewayError::NoLocalAddress {
+            reason: format!("cannot start the demo router: {e}"),
+        })?;
+        return Ok((
+            PortForwarder::connect(&sim.description_url(), &GatewayOptions::default())?,
+            Some(sim),
+        ));
+    }
+    let forwarder = match &args.gateway {
+        Some(url) => PortForwarder::connect(url, &GatewayOptions::default())?,
+        None => PortForwarder::discover(&discovery(args))?,
+    };
+    Ok((forwarder, None))
+}
+
+fn discovery(args: &Args) -> DiscoveryOptions {
+    DiscoveryOptions {
+        timeout: args.timeout,
+        ..DiscoveryOptions::default()
+    }
+}
+
+fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
+    let command = args.command.as_ref().expect("run only with a subcommand");
+    if let Command::Gateways = command {
+        return gateways(args);
+    }
+    let (forwarder, _demo) = connect(args)?;
+    match command {
+        Command::Gateways => unreachable!("handled above"),
+        Command::Ip => ip(args, &forwarder),
+        Command::List => list(args, &forwarder),
+        Command::Enable(m) => {
+            let enabled = forwarder.enable(&enable_request(m))?;
+            print_enabled(args, "forwarded", &enabled);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Refresh(m) => {
+            if m.external_port.is_none() {
+                return Err(InputError::new("external port", "", "refresh needs --external-port").into());
+            }
+            let enabled = forwarder.refresh(Some(&enable_request(m)))?;
+            print_enabled(args, "renewed", &enabled);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Disable {
+            external_port,
+            protocol,
+        } => {
+            let removed = forwarder.disable(Some(*external_port), Some(protocol.unwrap_or_default()))?;
+            if args.json {
+                println!("{}", json!({ "removed": mapping_json(&removed) }));
+            } else {
+                println!("removed {removed}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DisableAll(d) => disable_all(args, &forwarder, d),
+    }
+}
+
+fn enable_request(m: &MappingArgs) -> EnableRequest {
+    EnableRequest {
+        external_port: m.external_port,
+        internal_port: m.internal_port,
+        internal_ip: m.internal_ip,
+        protocol: m.protocol.unwrap_or_default(),
+        description: m.description.clone(),
+        lease: m.duration,
+    }
+}
+
+fn gateways(args: &Args) -> Result<ExitCode, GatewayError> {
+    let (found, _demo) = if args.demo || args.gateway.is_some() {
+        let (forwarder, demo) = connect(args)?;
+        (
+            vec![portforward::gateway::Gateway::connect(
+                forwarder.gateway().description_url(),
+                &GatewayOptions::default(),
+            )?],
+            demo,
+        )
+    } else {
+        (discover_all(&discovery(args))?, None)
+    };
+    if args.json {
+        let list: Vec<_> = found
+            .iter()
+            .map(|g| {
+                let d = g.description();
+                json!({
+                    "name": d.friendly_name, "manufacturer": d.manufacturer, "model": d.model_name,
+                    "igd_version": d.igd_version, "service_type": d.service_type,
+                    "url": g.description_url(), "control_url": d.control_url,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        for g in &found {
+            let d = g.description();
+            println!(
+                "{}  {}  {}  ({} {}, {})",
+                d.friendly_name,
+                d.igd_version,
+                g.description_url(),
+                d.manufacturer,
+                d.model_name,
+                d.service_type.rsplit(':').nth(1).unwrap_or("")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> {
+    let external = forwarder.external_ip()?;
+    let reachability = ExternalReachability::of(external);
+    let local = forwarder.local_address();
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "external_ip": external, "local_ip": local.ip, "interface": local.interface,
+                "reachability": reachability, "warning": reachability.warning(),
+            })
+        );
+    } else {
+        println!("external {}", external.map_or("(none)".to_owned(), |ip| ip.to_string()));
+        println!(
+            "local    {}{}",
+            local.ip,
+            local.interface.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()
+        );
+    }
+    if let Some(warning) = reachability.warning() {
+        eprintln!("portforward: warning: {warning}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> {
+    let table = forwarder.get_all_mappings()?;
+    if args.json {
+        let rows: Vec<_> = table.mappings.iter().map(mapping_json).collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        print_table(&table.mappings);
+    }
+    for warning in &table.warnings {
+        eprintln!("portforward: warning: {warning}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One mapping with PyForward's keys plus `enabled` and `remote_host`.
+fn mapping_json(m: &Mapping) -> serde_json::Value {
+    json!({
+        "external_port": m.external_port, "internal_port": m.internal_port,
+        "internal_ip": m.internal_client, "protocol": m.protocol,
+        "description": m.description, "duration": m.lease.as_secs(),
+        "enabled": m.enabled, "remote_host": m.remote_host,
+    })
+}
+
+fn print_table(mappings: &[Mapping]) {
+    println!(
+        "{:<5} {:>8}  {:<21} {:>8}  {:<12} {:<7} {:<15} DESCRIPTION",
+        "PROTO", "EXTERNAL", "INTERNAL CLIENT", "INTERNAL", "LEASE", "ENABLED", "REMOTE HOST"
+    );
+    for m in mappings {
+        println!(
+            "{:<5} {:>8}  {:<21} {:>8}  {:<12} {:<7} {:<15} {}",
+            m.protocol,
+            m.external_port,
+            m.internal_client,
+            m.internal_port,
+            m.lease.to_string(),
+            if m.enabled { "yes" } else { "no" },
+            if m.remote_host.is_empty() { "*" } else { &m.remote_host },
+            m.description
+        );
+    }
+    println!(
+        "{} mapping{}",
+        mappings.len(),
+        if mappings.len() == 1 { "" } else { "s" }
+    );
+}
+
+fn print_enabled(args: &Args, verb: &str, e: &Enabled) {
+    let r = &e.request;
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "external_ip": e.external_ip, "external_port": r.external_port,
+                "internal_ip": r.internal_ip, "internal_port": r.internal_port,
+                "protocol": r.protocol, "description": r.description, "duration": e.mapping.lease.as_secs(),
+            })
+        );
+    } else {
+        println!(
+            "{verb} {}:{} -> {}:{} {} \"{}\" (lease {})",
+            e.external_ip
+                .map_or("(no external address)".to_owned(), |ip| ip.to_string()),
+            r.external_port,
+            r.internal_ip,
+            r.internal_port,
+            r.protocol,
+            r.description,
+            e.mapping.lease
+        );
+    }
+}
+
+fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Result<ExitCode, GatewayError> {
+    let filter = MappingFilter {
+        external_port: d.external_port,
+        internal_port: d.internal_port,
+        internal_ip: d.internal_ip.map(|ip| ip.to_string()),
+        protocol: d.protocol,
+        description: d.description.clone(),
+        everything: d.all,
+    };
+    let chosen = forwarder.preview_disable_all(&filter)?;
+    if !d.yes {
+        if args.json {
+            let rows: Vec<_> = chosen.iter().map(mapping_json).collect();
+            println!("{}", json!({ "would_remove": rows, "removed": [] }));
+        } else {
+            println!("would remove {} mapping(s); nothing was changed:", chosen.len());
+            print_table(&chosen);
+            if !chosen.is_empty() {
+                println!("run again with --yes to remove them");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = forwarder.remove_mappings(&chosen);
+    if args.json {
+        let failed: Vec<_> = report
+            .failed
+            .iter()
+            .map(|(m, why)| json!({ "mapping": mapping_json(m), "error": why }))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "removed": report.done.iter().map(mapping_json).collect::<Vec<_>>(),
+                "failed": failed,
+                "not_attempted": report.not_attempted.iter().map(mapping_json).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        for m in &report.done {
+            println!("removed {m}");
+        }
+        for (m, why) in &report.failed {
+            println!("FAILED  {m}: {why}");
+        }
+        for m in &report.not_attempted {
+            println!("skipped {m}: the gateway stopped answering");
+        }
+        println!(
+            "{} removed, {} failed, {} not attempted",
+            report.done.len(),
+            report.failed.len(),
+            report.not_attempted.len()
+        );
+    }
+    Ok(if report.is_complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

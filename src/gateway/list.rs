@@ -1,0 +1,152 @@
+//! Reading the whole table: GetListOfPortMappings in pages where the router has it, the
+//! entry-by-entry walk otherwise or when the list call fails. Both are bounded: a router
+//! that repeats itself or never ends its table cannot make us loop.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::client::Gateway;
+use crate::error::{GatewayError, UpnpCode};
+use crate::mapping::{Mapping, MappingKey, Port, Protocol};
+
+/// Entries one GetListOfPortMappings call may return (miniupnpd's cap is 1000).
+const PAGE: u16 = 1000;
+/// The most entries a walk reads; no home router holds more.
+pub const WALK_CAP: usize = 20_000;
+/// Repeated entries in a row after which a walk is taken as going round in circles.
+const REPEATS_CAP: usize = 64;
+
+/// How the table was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ListMethod {
+    /// GetListOfPortMappings (IGD:2).
+    ListCall,
+    /// GetGenericPortMappingEntry, index by index.
+    Walk,
+}
+
+/// The router's table, with anything odd noticed while reading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct MappingTable {
+    /// The mappings, in the router's order (the list call: by protocol, then port).
+    pub mappings: Vec<Mapping>,
+    /// What the user should know about this reading (a truncated walk, a fallback, …).
+    pub warnings: Vec<String>,
+    /// How it was read.
+    pub method: Option<ListMethod>,
+}
+
+impl Gateway {
+    /// The whole table, by the fastest method the router supports.
+    ///
+    /// ```no_run
+    /// # use portforward::gateway::{Gateway, GatewayOptions};
+    /// # let gateway = Gateway::connect("http://192.168.1.1:5000/rootDesc.xml", &GatewayOptions::default())?;
+    /// for mapping in gateway.list_all()?.mappings {
+    ///     println!("{mapping}");
+    /// }
+    /// # Ok::<(), portforward::GatewayError>(())
+    /// ```
+    pub fn list_all(&self) -> Result<MappingTable, GatewayError> {
+        let mut warnings = Vec::new();
+        if self.list_call_usable() {
+            match self.list_by_pages() {
+                Ok(mappings) => {
+                    return Ok(MappingTable {
+                        mappings,
+                        warnings,
+                        method: Some(ListMethod::ListCall),
+                    });
+                }
+                Err(err) => {
+                    self.mark_list_call_broken();
+                    tracing::warn!(%err, "GetListOfPortMappings failed; walking entry by entry");
+                    warnings.push(format!(
+                        "the router's list call failed ({err}); read entry by entry instead"
+                    ));
+                }
+            }
+        }
+        let mut table = self.walk()?;
+        warnings.append(&mut table.warnings);
+        table.warnings = warnings;
+        Ok(table)
+    }
+
+    fn list_by_pages(&self) -> Result<Vec<Mapping>, GatewayError> {
+        let mut all = Vec::new();
+        let mut seen = HashSet::new();
+        for protocol in Protocol::ALL {
+            let mut start = Port::new(1).expect("1 is a port");
+            loop {
+                let page = self.list_page(protocol, start, Port::new(u16::MAX).expect("65535 is a port"), PAGE)?;
+                let full = page.len() >= usize::from(PAGE);
+                let last = page.iter().map(|m| m.external_port).max();
+                all.extend(page.into_iter().filter(|m| seen.insert(m.key())));
+                // A short page is the last one; a full one continues after its last port.
+                match (full, last.and_then(|p| Port::new(p.get().checked_add(1)?))) {
+                    (true, Some(next)) if next > start => start = next,
+                    _ => break,
+                }
+            }
+        }
+        Ok(all)
+    }
+
+    /// The entry-by-entry walk: index 0, 1, … until the router says the index is past the end
+    /// (713 — or, on some routers, 402 or another code).
+    pub fn walk(&self) -> Result<MappingTable, GatewayError> {
+        let mut table = MappingTable {
+            method: Some(ListMethod::Walk),
+            ..MappingTable::default()
+        };
+        let mut seen: HashSet<MappingKey> = HashSet::new();
+        let mut repeats = 0;
+        for index in 0..WALK_CAP as u32 + 1 {
+            if index as usize == WALK_CAP {
+                table
+                    .warnings
+                    .push(GatewayError::ListDidNotEnd { entries: WALK_CAP }.to_string());
+                break;
+            }
+            let mapping = match self.generic_entry(index) {
+                Ok(mapping) => mapping,
+                Err(err) => match err.upnp_code() {
+                    Some(UpnpCode::ArrayIndexInvalid | UpnpCode::NoSuchEntry | UpnpCode::InvalidArgs) => break,
+                    Some(_) => {
+                        table
+                            .warnings
+                            .push(format!("the router ended its table after {index} entries with: {err}"));
+                        break;
+                    }
+                    // One unreadable entry is skipped; a table of nothing but garbage is an error.
+                    None if matches!(err, GatewayError::Malformed { .. }) && !table.mappings.is_empty() => {
+                        table.warnings.push(format!("entry {index} skipped: {err}"));
+                        repeats += 1;
+                        if repeats == REPEATS_CAP {
+                            break;
+                        }
+                        continue;
+                    }
+                    None => return Err(err),
+                },
+            };
+            if seen.insert(mapping.key()) {
+                repeats = 0;
+                table.mappings.push(mapping);
+            } else {
+                repeats += 1;
+                if repeats == REPEATS_CAP {
+                    table.warnings.push(format!(
+                        "the router kept repeating entries; stopped after {} entries ({} distinct)",
+                        index + 1,
+                        table.mappings.len()
+                    ));
+                    break;
+                }
+            }
+        }
+        Ok(table)
+    }
+}

@@ -1,0 +1,17 @@
+//! Everything that talks to a gateway: discovery, descriptions, SOAP, typed actions.
+//! Nothing here knows about a user interface.
+
+mod client;
+mod description;
+mod discovery;
+mod http;
+mod list;
+mod soap;
+pub mod ssdp;
+mod xml;
+
+pub use client::{ConnectionStatus, Gateway, GatewayOptions, NewMapping};
+pub use description::{DeviceDescription, IgdVersion};
+pub use discovery::{DiscoveryOptions, discover, discover_all};
+pub use list::{ListMethod, MappingTable, WALK_CAP};
+pub use xml::escape_xml;
