@@ -254,7 +254,7 @@ impl PortForwarder {
             Err(err) if err.upnp_code() == Some(UpnpCode::Conflict) => {
                 let existing = self.gateway.specific_entry(&mapping.key())?;
                 if existing.internal_client != mapping.internal_ip.to_string() {
-                    return Err(self.explain_conflict(err, &mapping.key()));
+                    return Err(self.explain_conflict(err, &mapping));
                 }
                 self.gateway.delete_port_mapping(&mapping.key())?;
                 mapping.lease = self.add_with_lease_fallback(&mapping, |m| self.gateway.add_port_mapping(m))?;
@@ -368,7 +368,10 @@ impl PortForwarder {
                 Lease::PERMANENT
             }
             Err(e) if e.upnp_code() == Some(UpnpCode::InvalidArgs) && mapping.lease.is_permanent() => Lease::MAX,
-            Err(e) if e.upnp_code() == Some(UpnpCode::Conflict) => return Err(self.explain_conflict(e, &mapping.key())),
+            Err(e) if e.upnp_code() == Some(UpnpCode::Conflict) => return Err(self.explain_conflict(e, mapping)),
+            Err(e) if e.upnp_code() == Some(UpnpCode::NotAuthorized) && mapping.internal_ip != self.local.ip => {
+                return Err(self.explain_conflict(e, mapping));
+            }
             Err(e) => return Err(e),
         };
         tracing::info!(lease = %retry_lease, "the router refused the lease; retrying");
@@ -377,17 +380,28 @@ impl PortForwarder {
             ..mapping.clone()
         };
         add(&retry).map_err(|e| match e.upnp_code() {
-            Some(UpnpCode::Conflict) => self.explain_conflict(e, &mapping.key()),
+            Some(UpnpCode::Conflict) => self.explain_conflict(e, mapping),
             _ => e,
         })?;
         Ok(retry_lease)
     }
 
-    /// Adds a 718 conflict's holder ("192.168.1.20:8080") to the error, when the router says.
-    fn explain_conflict(&self, err: GatewayError, key: &MappingKey) -> GatewayError {
-        let holder = self
-            .gateway
-            .specific_entry(key)
+    /// Explains a refusal: a 718 conflict gets its holder ("192.168.1.20:8080"); a 718 or 606
+    /// for another host with nothing in the way is a secure-mode router's "only for yourself".
+    fn explain_conflict(&self, err: GatewayError, mapping: &NewMapping) -> GatewayError {
+        let key = &mapping.key();
+        let existing = self.gateway.specific_entry(key);
+        if let (Err(e), Some(number)) = (&existing, upnp_number(&err))
+            && e.upnp_code() == Some(UpnpCode::NoSuchEntry)
+            && mapping.internal_ip != self.local.ip
+        {
+            return GatewayError::OnlyForItself {
+                key: key.clone(),
+                internal_ip: mapping.internal_ip,
+                number,
+            };
+        }
+        let holder = existing
             .ok()
             .map(|m| format!("{}:{} (\"{}\")", m.internal_client, m.internal_port, m.description));
         match err.for_key(key) {
@@ -450,6 +464,13 @@ impl PortForwarder {
             .filter(|m| m.protocol == protocol)
             .map(|m| m.external_port)
             .collect())
+    }
+}
+
+fn upnp_number(err: &GatewayError) -> Option<u16> {
+    match err {
+        GatewayError::Upnp { number, .. } => Some(*number),
+        _ => None,
     }
 }
 
