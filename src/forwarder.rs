@@ -13,6 +13,7 @@ use crate::filter::MappingFilter;
 use crate::gateway::{ConnectionStatus, DiscoveryOptions, Gateway, GatewayOptions, MappingTable, NewMapping};
 use crate::local::{self, LocalAddress};
 use crate::mapping::{Description, Lease, Mapping, MappingKey, Port, Protocol};
+use crate::parallel;
 
 /// The description `enable` gives when none is given.
 pub const DEFAULT_DESCRIPTION: &str = "PortForward";
@@ -338,17 +339,21 @@ impl PortForwarder {
         })
     }
 
-    fn bulk(&self, mappings: &[Mapping], act: impl Fn(&Mapping) -> Result<(), GatewayError>) -> BulkReport {
+    /// Acts on each row, a few requests in flight; stops starting new ones once the gateway
+    /// stops answering, and reports every row as done, failed or not attempted.
+    fn bulk(&self, mappings: &[Mapping], act: impl Fn(&Mapping) -> Result<(), GatewayError> + Sync) -> BulkReport {
+        let outcomes = parallel::map_until(
+            mappings,
+            parallel::IN_FLIGHT,
+            |r: &Result<(), GatewayError>| r.as_ref().is_err_and(GatewayError::is_unreachable),
+            |m| act(m),
+        );
         let mut report = BulkReport::default();
-        for (i, mapping) in mappings.iter().enumerate() {
-            match act(mapping) {
-                Ok(()) => report.done.push(mapping.clone()),
-                Err(err) if err.is_unreachable() => {
-                    report.failed.push((mapping.clone(), err.to_string()));
-                    report.not_attempted.extend_from_slice(&mappings[i + 1..]);
-                    break;
-                }
-                Err(err) => report.failed.push((mapping.clone(), err.to_string())),
+        for (mapping, outcome) in mappings.iter().zip(outcomes) {
+            match outcome {
+                Some(Ok(())) => report.done.push(mapping.clone()),
+                Some(Err(err)) => report.failed.push((mapping.clone(), err.to_string())),
+                None => report.not_attempted.push(mapping.clone()),
             }
         }
         report
