@@ -953,3 +953,46 @@ fn demo_is_a_plausible_home_router() {
     let reply = soap(&gateway, "GetExternalIPAddress", &[]);
     assert_eq!(reply.value("NewExternalIPAddress").as_deref(), Some("203.0.113.7"));
 }
+
+/// The client side uses igd-next for part of its work: it must accept the simulator as a real gateway.
+#[test]
+fn igd_next_drives_the_simulator() {
+    use igd_next::PortMappingProtocol::{TCP, UDP};
+    let gateway = start(SimConfig::default());
+    let scpd = Client::connect(&gateway).get("/WANIPCn.xml").body;
+    let document = roxmltree::Document::parse(&scpd).unwrap();
+    let control_schema = document
+        .descendants()
+        .filter(|node| node.has_tag_name("action"))
+        .filter_map(|action| action.children().find(|child| child.has_tag_name("name"))?.text())
+        .map(|name| (name.to_string(), in_arguments(&scpd, name)))
+        .collect();
+    let igd = igd_next::Gateway {
+        addr: ([127, 0, 0, 1], gateway.shared.port).into(),
+        root_url: "/rootDesc.xml".to_string(),
+        control_url: "/ctl/IPConn".to_string(),
+        control_schema_url: "/WANIPCn.xml".to_string(),
+        control_schema,
+        service_type: IP2.to_string(),
+    };
+    let local = "127.0.0.1:5555".parse().unwrap();
+    assert_eq!(igd.get_external_ip().unwrap().to_string(), "203.0.113.7");
+    igd.add_port(TCP, 5555, local, 3600, "a <&> b").unwrap();
+    let any = igd.add_any_port(UDP, local, 3600, "any").unwrap();
+    let first = igd.get_generic_port_mapping_entry(0).unwrap();
+    assert_eq!(
+        (first.external_port, first.port_mapping_description.as_str()),
+        (5555, "a <&> b")
+    );
+    assert_eq!(
+        (first.lease_duration, first.internal_client.as_str()),
+        (3600, "127.0.0.1")
+    );
+    assert_eq!(igd.get_generic_port_mapping_entry(1).unwrap().external_port, any);
+    assert!(matches!(
+        igd.get_generic_port_mapping_entry(2),
+        Err(igd_next::GetGenericPortMappingEntryError::SpecifiedArrayIndexInvalid)
+    ));
+    igd.remove_port(TCP, 5555).unwrap();
+    assert_eq!(gateway.mappings().len(), 1);
+}
