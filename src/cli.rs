@@ -334,12 +334,16 @@ fn mapping_json(m: &Mapping) -> serde_json::Value {
 }
 
 fn print_table(mappings: &[Mapping]) {
-    println!(
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let _ = writeln!(
+        out,
         "{:<5} {:>8}  {:<21} {:>8}  {:<12} {:<7} {:<15} DESCRIPTION",
         "PROTO", "EXTERNAL", "INTERNAL CLIENT", "INTERNAL", "LEASE", "ENABLED", "REMOTE HOST"
     );
     for m in mappings {
-        println!(
+        let _ = writeln!(
+            out,
             "{:<5} {:>8}  {:<21} {:>8}  {:<12} {:<7} {:<15} {}",
             m.protocol,
             m.external_port,

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -94,7 +94,9 @@ impl BulkReport {
 #[derive(Debug)]
 pub struct PortForwarder {
     gateway: Gateway,
-    local: LocalAddress,
+    local_ip: Ipv4Addr,
+    /// The interface name, looked up when first shown (it costs a netlink dump).
+    local_address: OnceLock<LocalAddress>,
     last_enable: Mutex<Option<NewMapping>>,
 }
 
@@ -111,10 +113,11 @@ impl PortForwarder {
 
     /// Wraps a gateway found otherwise.
     pub fn new(gateway: Gateway) -> Result<PortForwarder, GatewayError> {
-        let local = local::local_address_towards(gateway.addr())?;
+        let local_ip = local::local_ip_towards(gateway.addr())?;
         Ok(PortForwarder {
             gateway,
-            local,
+            local_ip,
+            local_address: OnceLock::new(),
             last_enable: Mutex::new(None),
         })
     }
@@ -126,12 +129,15 @@ impl PortForwarder {
 
     /// This computer's address towards the gateway, with its interface.
     pub fn local_address(&self) -> &LocalAddress {
-        &self.local
+        self.local_address.get_or_init(|| LocalAddress {
+            ip: self.local_ip,
+            interface: local::interface_of(self.local_ip),
+        })
     }
 
     /// This computer's address on the network that reaches the gateway.
     pub fn local_ip(&self) -> Ipv4Addr {
-        self.local.ip
+        self.local_ip
     }
 
     /// The router's external address (`None` when it has none).
@@ -174,10 +180,10 @@ impl PortForwarder {
 
     /// Creates a mapping. See [`EnableRequest`] for the defaults.
     pub fn enable(&self, request: &EnableRequest) -> Result<Enabled, GatewayError> {
-        let internal_ip = request.internal_ip.unwrap_or(self.local.ip);
+        let internal_ip = request.internal_ip.unwrap_or(self.local_ip);
         let internal_port = match (request.internal_port, request.external_port) {
             (Some(port), _) => port,
-            (None, _) if internal_ip == self.local.ip => self.open_local_port(request.protocol)?,
+            (None, _) if internal_ip == self.local_ip => self.open_local_port(request.protocol)?,
             (None, Some(external)) => external,
             (None, None) => local::random_port(),
         };
@@ -229,7 +235,7 @@ impl PortForwarder {
                 NewMapping {
                     protocol: req.protocol,
                     external_port,
-                    internal_ip: req.internal_ip.or(same.map(|l| l.internal_ip)).unwrap_or(self.local.ip),
+                    internal_ip: req.internal_ip.or(same.map(|l| l.internal_ip)).unwrap_or(self.local_ip),
                     internal_port: req
                         .internal_port
                         .or(same.map(|l| l.internal_port))
@@ -374,7 +380,7 @@ impl PortForwarder {
             }
             Err(e) if e.upnp_code() == Some(UpnpCode::InvalidArgs) && mapping.lease.is_permanent() => Lease::MAX,
             Err(e) if e.upnp_code() == Some(UpnpCode::Conflict) => return Err(self.explain_conflict(e, mapping)),
-            Err(e) if e.upnp_code() == Some(UpnpCode::NotAuthorized) && mapping.internal_ip != self.local.ip => {
+            Err(e) if e.upnp_code() == Some(UpnpCode::NotAuthorized) && mapping.internal_ip != self.local_ip => {
                 return Err(self.explain_conflict(e, mapping));
             }
             Err(e) => return Err(e),
@@ -398,7 +404,7 @@ impl PortForwarder {
         let existing = self.gateway.specific_entry(key);
         if let (Err(e), Some(number)) = (&existing, upnp_number(&err))
             && e.upnp_code() == Some(UpnpCode::NoSuchEntry)
-            && mapping.internal_ip != self.local.ip
+            && mapping.internal_ip != self.local_ip
         {
             return GatewayError::OnlyForItself {
                 key: key.clone(),

@@ -20,7 +20,7 @@ pub struct LocalAddress {
     pub interface: Option<String>,
 }
 
-/// The address of the interface the system would use to reach `gateway`: not just any
+/// The address (and interface) the system would use to reach `gateway`: not just any
 /// address (VPNs and virtual adapters have addresses too). Sends nothing: a UDP "connect"
 /// only asks the routing table.
 ///
@@ -30,6 +30,15 @@ pub struct LocalAddress {
 /// assert_eq!(local.ip, Ipv4Addr::LOCALHOST);
 /// ```
 pub fn local_address_towards(gateway: SocketAddr) -> Result<LocalAddress, GatewayError> {
+    let ip = local_ip_towards(gateway)?;
+    Ok(LocalAddress {
+        ip,
+        interface: interface_of(ip),
+    })
+}
+
+/// Just the address of [`local_address_towards`], without the interface lookup.
+pub fn local_ip_towards(gateway: SocketAddr) -> Result<Ipv4Addr, GatewayError> {
     let no_address = |reason: String| GatewayError::NoLocalAddress { reason };
     let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(|e| no_address(e.to_string()))?;
     socket.connect(gateway).map_err(|e| no_address(e.to_string()))?;
@@ -37,12 +46,16 @@ pub fn local_address_towards(gateway: SocketAddr) -> Result<LocalAddress, Gatewa
         IpAddr::V4(ip) => ip,
         IpAddr::V6(ip) => return Err(no_address(format!("the route to the gateway uses IPv6 ({ip})"))),
     };
-    let interface = local_ip_address::list_afinet_netifas().ok().and_then(|list| {
+    Ok(ip)
+}
+
+/// The interface holding `ip`. Costs a netlink dump (milliseconds): ask only when shown.
+pub fn interface_of(ip: Ipv4Addr) -> Option<String> {
+    local_ip_address::list_afinet_netifas().ok().and_then(|list| {
         list.into_iter()
             .find(|(_, addr)| *addr == IpAddr::V4(ip))
             .map(|(name, _)| name)
-    });
-    Ok(LocalAddress { ip, interface })
+    })
 }
 
 /// Every IPv4 address of this computer with its interface, for choosing one by hand.

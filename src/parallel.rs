@@ -2,13 +2,15 @@
 //!
 //! A router answers one request at a time, but while it works on one, the next can be on
 //! the wire and the last one's reply being parsed: a few requests in flight hide the
-//! round trips (the entry walk and bulk deletes become about twice as fast on miniupnpd).
+//! round trips (the entry walk and bulk deletes get about a third faster on miniupnpd).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// Requests in flight at once: enough to hide round trips, few enough for a small router.
-pub(crate) const IN_FLIGHT: usize = 4;
+/// Requests in flight at once. Measured on miniupnpd, listing 100 entries by the walk:
+/// 1 in flight 22.5 ms, 2: 15.3 ms, 4: 17.9 ms, 8: 2.8 s (its listen backlog overflows and
+/// connections wait for SYN retransmits). Two hide the round trip and stay polite.
+pub(crate) const IN_FLIGHT: usize = 2;
 
 /// Applies `work` to every item with up to `workers` threads, taking items in order. Once a
 /// result satisfies `stop`, no further item is started (those in flight finish). Returns
@@ -23,20 +25,24 @@ pub(crate) fn map_until<T: Sync, R: Send>(
     let next = AtomicUsize::new(0);
     let stopped = AtomicBool::new(false);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers.clamp(1, items.len().max(1)) {
-            scope.spawn(|| {
-                while !stopped.load(Ordering::Acquire) {
-                    let i = next.fetch_add(1, Ordering::AcqRel);
-                    let Some(item) = items.get(i) else { break };
-                    let result = work(item);
-                    if stop(&result) {
-                        stopped.store(true, Ordering::Release);
-                    }
-                    results.lock().expect("no panics while holding it")[i] = Some(result);
-                }
-            });
+    let worker = || {
+        while !stopped.load(Ordering::Acquire) {
+            let i = next.fetch_add(1, Ordering::AcqRel);
+            let Some(item) = items.get(i) else { break };
+            let result = work(item);
+            if stop(&result) {
+                stopped.store(true, Ordering::Release);
+            }
+            results.lock().expect("no panics while holding it")[i] = Some(result);
         }
+    };
+    std::thread::scope(|scope| {
+        // The calling thread is one of the workers: it starts at once, and one item needs
+        // no thread at all.
+        for _ in 1..workers.clamp(1, items.len().max(1)) {
+            scope.spawn(worker);
+        }
+        worker();
     });
     results.into_inner().expect("no panics while holding it")
 }

@@ -390,7 +390,7 @@ impl Gateway {
             reason,
         };
         let doc = xml::parse(listing).map_err(malformed)?;
-        let mappings = doc
+        let mappings: Vec<Mapping> = doc
             .root_element()
             .descendants()
             .filter(|n| n.is_element() && n.tag_name().name() == "PortMappingEntry")
@@ -407,8 +407,8 @@ impl Gateway {
                     "NewLeaseTime",
                 )
             })
-            .collect();
-        mappings
+            .collect::<Result<_, _>>()?;
+        Ok(mappings)
     }
 
     /// GetStatusInfo.
@@ -490,7 +490,7 @@ fn socket_addr(url: &Url) -> Option<SocketAddr> {
     let ip: IpAddr = match url.host()? {
         url::Host::Ipv4(ip) => ip.into(),
         url::Host::Ipv6(ip) => ip.into(),
-        url::Host::Domain(name) if name == "localhost" => Ipv4Addr::LOCALHOST.into(),
+        url::Host::Domain("localhost") => Ipv4Addr::LOCALHOST.into(),
         url::Host::Domain(_) => return None,
     };
     Some(SocketAddr::new(ip, url.port_or_known_default()?))
