@@ -88,17 +88,22 @@ impl Gateway {
         Ok(all)
     }
 
+    /// One protocol's mappings, page after page. A page shorter than asked for is not taken
+    /// as the last: routers may cap a reply below 1000 (the spec lets them), so the listing
+    /// ends only with an empty page, costing one extra call per protocol.
     fn list_protocol(&self, protocol: Protocol) -> Result<Vec<Mapping>, GatewayError> {
         let mut all = Vec::new();
         let mut start = Port::new(1).expect("1 is a port");
         loop {
             let page = self.list_page(protocol, start, Port::new(u16::MAX).expect("65535 is a port"), PAGE)?;
-            let full = page.len() >= usize::from(PAGE);
             let last = page.iter().map(|m| m.external_port).max();
             all.extend(page);
-            // A short page is the last one; a full one continues after its last port.
-            match (full, last.and_then(|p| Port::new(p.get().checked_add(1)?))) {
-                (true, Some(next)) if next > start => start = next,
+            if all.len() >= WALK_CAP {
+                return Err(GatewayError::ListDidNotEnd { entries: all.len() });
+            }
+            // Continue after the last port seen; a page going backwards or sideways ends it.
+            match last.and_then(|p| Port::new(p.get().checked_add(1)?)) {
+                Some(next) if next > start => start = next,
                 _ => return Ok(all),
             }
         }
