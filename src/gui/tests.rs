@@ -1,0 +1,1 @@
+//! Headless UI tests (written once the simulator lands).
