@@ -169,13 +169,13 @@ impl Table {
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
         for column in Column::ALL {
             table = table.column(match column {
-                Column::Protocol => TableColumn::initial(70.0).at_least(50.0),
-                Column::ExternalPort | Column::InternalPort => TableColumn::initial(95.0).at_least(60.0),
-                Column::InternalClient => TableColumn::initial(200.0).at_least(90.0),
-                Column::Description => TableColumn::initial(220.0).at_least(80.0).clip(true),
-                Column::Enabled => TableColumn::initial(70.0).at_least(50.0),
-                Column::RemoteHost => TableColumn::initial(100.0).at_least(60.0).clip(true),
-                Column::Lease => TableColumn::remainder().at_least(90.0),
+                Column::Protocol => TableColumn::initial(62.0).at_least(50.0),
+                Column::ExternalPort | Column::InternalPort => TableColumn::initial(92.0).at_least(60.0),
+                Column::InternalClient => TableColumn::initial(190.0).at_least(90.0).clip(true),
+                Column::Description => TableColumn::initial(150.0).at_least(80.0).clip(true),
+                Column::Enabled => TableColumn::initial(58.0).at_least(50.0),
+                Column::RemoteHost => TableColumn::initial(84.0).at_least(60.0).clip(true),
+                Column::Lease => TableColumn::remainder().at_least(80.0),
             });
         }
         let selected = &self.selected;
@@ -189,7 +189,7 @@ impl Table {
                         let response =
                             ui.add(egui::Button::new(egui::RichText::new(column.title()).strong()).frame(false));
                         if sort.column == column {
-                            ui.label(if sort.ascending { "▲" } else { "▼" });
+                            ui.label(if sort.ascending { "⏶" } else { "⏷" });
                         }
                         if response.on_hover_text("sort; click again to reverse").clicked() {
                             if sort.column == column {

@@ -34,7 +34,7 @@ impl EnableForm {
                     ui,
                     "External port",
                     &mut self.external_port,
-                    "automatic: a free port",
+                    "automatic: free port",
                     |t| Port::parse_field("external port", t),
                 ),
             );
@@ -45,7 +45,7 @@ impl EnableForm {
                 }),
             );
             let internal_hint = if request.internal_ip.is_none_or(|ip| Some(ip) == cx.local_ip) {
-                "automatic: a free local port"
+                "automatic: free local port"
             } else {
                 "automatic: same as external"
             };
@@ -72,7 +72,7 @@ impl EnableForm {
                     ui,
                     "Lease (seconds)",
                     &mut self.lease,
-                    &format!("{} s = {}; 0 = permanent", Lease::DEFAULT.as_secs(), Lease::DEFAULT),
+                    &format!("{} (1 h); 0 = permanent", Lease::DEFAULT.as_secs()),
                     |t| Lease::parse_field("lease", t),
                 ),
             );

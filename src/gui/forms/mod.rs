@@ -71,7 +71,7 @@ pub fn field<T>(
     parse: impl Fn(&str) -> Result<T, InputError>,
 ) -> Result<Option<T>, InputError> {
     let label = ui.label(label);
-    ui.add(egui::TextEdit::singleline(text).hint_text(hint).desired_width(170.0))
+    ui.add(egui::TextEdit::singleline(text).hint_text(hint).desired_width(200.0))
         .labelled_by(label.id);
     ui.end_row();
     let parsed = if text.trim().is_empty() {

@@ -109,7 +109,7 @@ impl RefreshForm {
                     ui,
                     "Lease (seconds)",
                     &mut self.lease,
-                    &format!("{} s; 0 = permanent", Lease::DEFAULT.as_secs()),
+                    &format!("{} (1 h); 0 = permanent", Lease::DEFAULT.as_secs()),
                     |t| Lease::parse_field("lease", t),
                 ),
             );
