@@ -1,13 +1,453 @@
-//! placeholder until the simulator lands
-/// placeholder
-pub struct SimulatedGateway;
+//! A simulated UPnP IGD gateway that speaks the real protocol over HTTP on 127.0.0.1.
+//!
+//! It models a router, not our client: it accepts bad input the way miniupnpd 2.3.1 does
+//! (port 70000 becomes 4464, protocol "XYZ" becomes TCP) and can misbehave on demand
+//! ([`Fault`]) so the client can be tested against hostile gateways without mocks.
+//! It depends on nothing else in the crate, binds 127.0.0.1 only and never sends multicast.
+//!
+//! ```no_run
+//! use portforward::simulator::{SimConfig, SimulatedGateway};
+//! let gateway = SimulatedGateway::start(SimConfig::default()).unwrap();
+//! println!("description at {}", gateway.description_url());
+//! ```
+
+mod actions;
+mod faults;
+mod http;
+mod server;
+mod soap;
+mod ssdp;
+mod table;
+#[cfg(test)]
+mod tests;
+mod xml;
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use faults::Fault;
+
+use table::Table;
+
+/// Which WAN connection service the simulated device offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimService {
+    /// `WANIPConnection:N` (N = the IGD version), like most routers.
+    WanIpConnection,
+    /// `WANPPPConnection:1` only, like DSL routers that dial PPPoE themselves.
+    WanPppConnection,
+}
+
+/// How the simulated gateway presents itself and which rules it applies.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// 1 or 2: the version of the device types and of `WANIPConnection`.
+    pub igd_version: u8,
+    /// The WAN connection service in the description.
+    pub service: SimService,
+    /// miniupnpd's `secure_mode`: a host may only map and delete for itself.
+    pub secure_mode: bool,
+    /// The WAN address; empty models carrier-grade NAT (adding answers 501).
+    pub external_ip: String,
+    /// `friendlyName` in the device description.
+    pub friendly_name: String,
+    /// `manufacturer` in the device description.
+    pub manufacturer: String,
+    /// `modelName` in the device description.
+    pub model_name: String,
+    /// Quirk: any finite lease is refused with 725.
+    pub only_permanent_leases: bool,
+    /// Quirk: lease 0 is refused with 402.
+    pub refuse_permanent_lease: bool,
+    /// miniupnpd's default permission rules: an external or internal port below 1024 gives 606.
+    pub protect_low_ports: bool,
+    /// The most entries one `GetListOfPortMappings` call returns.
+    pub list_page_limit: usize,
+    /// The HTTP port to bind on 127.0.0.1; `None` picks a free one.
+    pub http_port: Option<u16>,
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        SimConfig {
+            igd_version: 2,
+            service: SimService::WanIpConnection,
+            secure_mode: false,
+            external_ip: "203.0.113.7".to_string(),
+            friendly_name: "Simulated gateway".to_string(),
+            manufacturer: "MiniUPnP".to_string(),
+            model_name: "MiniUPnPd".to_string(),
+            only_permanent_leases: false,
+            refuse_permanent_lease: false,
+            protect_low_ports: true,
+            list_page_limit: 1000,
+            http_port: None,
+        }
+    }
+}
+
+/// One row of the gateway's port-mapping table, with the router's own (unvalidated) values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimMapping {
+    /// The remote host the mapping is restricted to; empty for any.
+    pub remote_host: String,
+    /// The port opened on the WAN side.
+    pub external_port: u16,
+    /// "TCP" or "UDP" (stored as given by [`SimulatedGateway::insert`]).
+    pub protocol: String,
+    /// The port on the LAN host.
+    pub internal_port: u16,
+    /// The LAN host the traffic goes to.
+    pub internal_client: String,
+    /// Whether the mapping is active.
+    pub enabled: bool,
+    /// Free text set by the application.
+    pub description: String,
+    /// On insert: the lease in seconds, 0 = permanent. Read back: the seconds remaining (0 = permanent).
+    pub lease_seconds: u32,
+}
+
+/// Keeps control requests unanswered while it lives; dropping it releases them.
+#[must_use = "the hold ends when the guard is dropped"]
+pub struct HoldGuard {
+    shared: Arc<Shared>,
+}
+
+impl Drop for HoldGuard {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.holds = state.holds.saturating_sub(1);
+        drop(state);
+        self.shared.wake.notify_all();
+    }
+}
+
+/// An in-process gateway on 127.0.0.1; dropping it stops every thread it started.
+pub struct SimulatedGateway {
+    shared: Arc<Shared>,
+    ssdp_thread: Option<JoinHandle<()>>,
+}
+
 impl SimulatedGateway {
-    /// placeholder
+    /// Starts the HTTP server on 127.0.0.1 (port 0 unless `config.http_port`) and the SSDP responder.
+    pub fn start(mut config: SimConfig) -> std::io::Result<SimulatedGateway> {
+        config.igd_version = config.igd_version.clamp(1, 2);
+        let listener = TcpListener::bind(("127.0.0.1", config.http_port.unwrap_or(0)))?;
+        let port = listener.local_addr()?.port();
+        let ssdp_socket = UdpSocket::bind("127.0.0.1:0")?;
+        let ssdp_addr = ssdp_socket.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            port,
+            ssdp_addr,
+            uuid: random_uuid(),
+            state: Mutex::new(State {
+                table: Table::default(),
+                faults: Vec::new(),
+                list_calls: 0,
+                holds: 0,
+                actions: Vec::new(),
+                accepted: 0,
+                started: Instant::now(),
+                alive: true,
+                dropped: false,
+                generation: 0,
+                conns: HashMap::new(),
+                next_conn: 0,
+                threads: Vec::new(),
+                acceptor: None,
+            }),
+            wake: Condvar::new(),
+        });
+        let acceptor = server::spawn_acceptor(&shared, listener, 0)?;
+        shared.lock().acceptor = Some(acceptor);
+        let ssdp_shared = Arc::clone(&shared);
+        let ssdp_thread = std::thread::Builder::new()
+            .name("sim-ssdp".to_string())
+            .spawn(move || ssdp::serve(ssdp_socket, &ssdp_shared))?;
+        tracing::debug!(port, %ssdp_addr, "simulated gateway started");
+        Ok(SimulatedGateway {
+            shared,
+            ssdp_thread: Some(ssdp_thread),
+        })
+    }
+
+    /// A plausible home router for the product's demo: IGD:2 with a dozen mappings from several apps.
     pub fn demo() -> std::io::Result<SimulatedGateway> {
-        Err(std::io::Error::other("not yet"))
+        let gateway = SimulatedGateway::start(SimConfig {
+            friendly_name: "PortForward demo router".to_string(),
+            ..SimConfig::default()
+        })?;
+        for mapping in demo_table() {
+            gateway.insert(mapping);
+        }
+        Ok(gateway)
     }
-    /// placeholder
+
+    /// The URL of the device description, `http://127.0.0.1:PORT/rootDesc.xml`.
     pub fn description_url(&self) -> String {
-        String::new()
+        format!("http://127.0.0.1:{}{}", self.shared.port, xml::DESCRIPTION_PATH)
     }
+
+    /// Seeds the table directly, without the router's rules (replaces an entry with the same port and protocol).
+    pub fn insert(&self, mapping: SimMapping) {
+        let now = Instant::now();
+        self.shared
+            .lock()
+            .table
+            .upsert(table::Entry::from_mapping(mapping, now));
+    }
+
+    /// The current table in insertion order, with the seconds remaining on each lease.
+    pub fn mappings(&self) -> Vec<SimMapping> {
+        let now = Instant::now();
+        let mut state = self.shared.lock();
+        state.table.purge(now);
+        state
+            .table
+            .entries()
+            .iter()
+            .map(|entry| entry.to_mapping(now))
+            .collect()
+    }
+
+    /// Replaces the active faults (and restarts the `ListFailsAfter` count).
+    pub fn set_faults(&self, faults: Vec<Fault>) {
+        let mut state = self.shared.lock();
+        state.faults = faults;
+        state.list_calls = 0;
+    }
+
+    /// Holds every control request unanswered until the returned guard is dropped.
+    pub fn hold(&self) -> HoldGuard {
+        self.shared.lock().holds += 1;
+        HoldGuard {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Like the daemon dying: closes the listener and every open connection; new connections are refused.
+    pub fn kill(&self) {
+        self.shared.kill();
+    }
+
+    /// Listens again on the same port; `keep_table = false` models a reboot (empty table, uptime from 0).
+    pub fn restart(&self, keep_table: bool) {
+        self.shared.kill();
+        {
+            let mut state = self.shared.lock();
+            if state.dropped {
+                return;
+            }
+            if !keep_table {
+                state.table.clear();
+                state.started = Instant::now();
+            }
+        }
+        let listener = match TcpListener::bind(("127.0.0.1", self.shared.port)) {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(port = self.shared.port, %error, "simulated gateway could not listen again");
+                return;
+            }
+        };
+        let mut state = self.shared.lock();
+        state.alive = true;
+        let generation = state.generation;
+        drop(state);
+        match server::spawn_acceptor(&self.shared, listener, generation) {
+            Ok(acceptor) => self.shared.lock().acceptor = Some(acceptor),
+            Err(error) => {
+                self.shared.lock().alive = false;
+                tracing::error!(%error, "simulated gateway could not start its accept thread");
+            }
+        }
+    }
+
+    /// How many TCP connections the gateway has accepted so far.
+    pub fn connections_accepted(&self) -> usize {
+        self.shared.lock().accepted
+    }
+
+    /// The SOAP action names received so far, in order (including unanswered ones).
+    pub fn actions(&self) -> Vec<String> {
+        self.shared.lock().actions.clone()
+    }
+
+    /// The UDP address on 127.0.0.1 that answers unicast M-SEARCH requests.
+    pub fn ssdp_addr(&self) -> SocketAddr {
+        self.shared.ssdp_addr
+    }
+}
+
+impl Drop for SimulatedGateway {
+    fn drop(&mut self) {
+        self.shared.kill();
+        let threads = {
+            let mut state = self.shared.lock();
+            state.dropped = true;
+            std::mem::take(&mut state.threads)
+        };
+        self.shared.wake.notify_all();
+        for thread in threads {
+            let _ = thread.join();
+        }
+        ssdp::wake(self.shared.ssdp_addr);
+        if let Some(thread) = self.ssdp_thread.take() {
+            let _ = thread.join();
+        }
+        tracing::debug!(port = self.shared.port, "simulated gateway stopped");
+    }
+}
+
+/// What every thread of one gateway shares.
+pub(crate) struct Shared {
+    pub(crate) config: SimConfig,
+    pub(crate) port: u16,
+    pub(crate) ssdp_addr: SocketAddr,
+    /// The UUID of the devices without its last four digits.
+    pub(crate) uuid: String,
+    pub(crate) state: Mutex<State>,
+    /// Signalled when a hold ends, the gateway is killed or dropped.
+    pub(crate) wake: Condvar,
+}
+
+/// The mutable part of the gateway, behind one lock.
+pub(crate) struct State {
+    pub(crate) table: Table,
+    pub(crate) faults: Vec<Fault>,
+    pub(crate) list_calls: usize,
+    pub(crate) holds: usize,
+    pub(crate) actions: Vec<String>,
+    pub(crate) accepted: usize,
+    pub(crate) started: Instant,
+    /// Listening (false between `kill` and `restart`).
+    pub(crate) alive: bool,
+    pub(crate) dropped: bool,
+    /// Bumped by every kill, so threads of an earlier life know they are dead.
+    pub(crate) generation: u64,
+    /// A handle on every open connection, so kill and drop can shut them down.
+    pub(crate) conns: HashMap<u64, TcpStream>,
+    pub(crate) next_conn: u64,
+    pub(crate) threads: Vec<JoinHandle<()>>,
+    pub(crate) acceptor: Option<JoinHandle<()>>,
+}
+
+impl State {
+    /// Whether a thread started in `generation` must stop.
+    pub(crate) fn is_dead(&self, generation: u64) -> bool {
+        self.dropped || self.generation != generation
+    }
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits `duration` unless the connection's generation dies first; true if still alive.
+    pub(crate) fn pause(&self, generation: u64, duration: Duration) -> bool {
+        let deadline = Instant::now() + duration;
+        let mut state = self.lock();
+        loop {
+            if state.is_dead(generation) {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return true;
+            }
+            state = self
+                .wake
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Waits while a hold is active; true if still alive afterwards.
+    pub(crate) fn wait_while_held(&self, generation: u64) -> bool {
+        let mut state = self.lock();
+        while state.holds > 0 && !state.is_dead(generation) {
+            state = self.wake.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        !state.is_dead(generation)
+    }
+
+    /// Stops listening, then shuts down every open connection, so a client that sees its connection
+    /// drop finds the port refused. Safe to call from a connection thread.
+    pub(crate) fn kill(&self) {
+        let acceptor = {
+            let mut state = self.lock();
+            if !state.alive {
+                return;
+            }
+            state.alive = false;
+            state.generation += 1;
+            state.acceptor.take()
+        };
+        if let Some(acceptor) = acceptor {
+            server::wake_acceptor(self.port);
+            let _ = acceptor.join();
+        }
+        for (_, conn) in self.lock().conns.drain() {
+            let _ = conn.shutdown(std::net::Shutdown::Both);
+        }
+        self.wake.notify_all();
+        tracing::debug!(port = self.port, "simulated gateway killed");
+    }
+}
+
+fn random_uuid() -> String {
+    let hex = |digits: usize| {
+        (0..digits)
+            .map(|_| char::from_digit(fastrand::u32(0..16), 16).unwrap_or('0'))
+            .collect::<String>()
+    };
+    // The last four digits number the devices (xml::device_uuid).
+    format!("{}-{}-4{}-a{}-{}", hex(8), hex(4), hex(3), hex(3), hex(8))
+}
+
+/// The demo router's table: apps on this computer (127.0.0.1, as the router sees the client) and other LAN hosts.
+fn demo_table() -> Vec<SimMapping> {
+    let row = |external_port: u16,
+               protocol: &str,
+               internal_client: &str,
+               internal_port: u16,
+               description: &str,
+               lease_seconds: u32| SimMapping {
+        remote_host: String::new(),
+        external_port,
+        protocol: protocol.to_string(),
+        internal_port,
+        internal_client: internal_client.to_string(),
+        enabled: true,
+        description: description.to_string(),
+        lease_seconds,
+    };
+    let this_host = "127.0.0.1";
+    vec![
+        row(32400, "TCP", this_host, 32400, "Plex Media Server", 0),
+        row(51413, "TCP", this_host, 51413, "Transmission at 51413", 3600),
+        row(51413, "UDP", this_host, 51413, "Transmission at 51413", 3600),
+        row(27015, "UDP", this_host, 27015, "Steam", 1800),
+        row(22000, "TCP", this_host, 22000, "Syncthing", 604_800),
+        row(2456, "UDP", "192.168.1.20", 2456, "Valheim dedicated server", 86_400),
+        row(2457, "UDP", "192.168.1.20", 2457, "Valheim dedicated server", 86_400),
+        row(25565, "TCP", "192.168.1.20", 25565, "Minecraft server", 0),
+        row(3074, "UDP", "192.168.1.42", 3074, "Xbox Live", 120),
+        SimMapping {
+            enabled: false,
+            ..row(8554, "TCP", "192.168.1.50", 554, "IP camera (RTSP)", 0)
+        },
+        SimMapping {
+            remote_host: "198.51.100.23".to_string(),
+            ..row(2222, "TCP", "192.168.1.10", 22, "SSH from the office", 0)
+        },
+        row(51820, "UDP", "192.168.1.10", 51820, "WireGuard", 0),
+        row(6881, "TCP", "192.168.1.31", 6881, "qBittorrent", 7200),
+    ]
 }
