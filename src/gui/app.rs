@@ -455,7 +455,7 @@ impl App {
             if loading {
                 ui.spinner();
             }
-            ui.label("Auto-reload:");
+            let label = ui.label("Auto-reload:");
             let before = self.settings.reload_secs;
             egui::ComboBox::from_id_salt("reload interval")
                 .selected_text(reload_label(self.settings.reload_secs))
@@ -463,7 +463,9 @@ impl App {
                     for choice in RELOAD_CHOICES {
                         ui.selectable_value(&mut self.settings.reload_secs, choice, reload_label(choice));
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             if self.settings.reload_secs != before {
                 self.next_reload = None;
             }

@@ -125,7 +125,7 @@ impl Header {
     fn chooser(&self, ui: &mut egui::Ui) -> Option<HeaderAction> {
         let current = self.forwarder().map(|f| f.gateway().description_url().to_owned());
         let mut chosen = None;
-        ui.label("Router:");
+        let label = ui.label("Router:");
         egui::ComboBox::from_id_salt("gateway chooser")
             .selected_text(current.as_deref().unwrap_or("choose a gateway"))
             .width(360.0)
@@ -138,7 +138,9 @@ impl Header {
                         chosen = Some(HeaderAction::Use(f.clone()));
                     }
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
         chosen
     }
 

@@ -332,7 +332,9 @@ impl Table {
 
     /// Ctrl+A: select every row shown.
     pub fn select_all_shown(&mut self, ui: &egui::Ui) {
-        if ui.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::A)) {
+        // In a text field, Ctrl+A selects its text instead.
+        let typing = ui.memory(|m| m.focused().is_some());
+        if !typing && ui.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::A)) {
             self.selected = self.order.iter().map(|&i| self.rows[i].mapping.key()).collect();
             self.selection_generation += 1;
         }
