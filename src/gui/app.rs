@@ -560,10 +560,11 @@ impl App {
             );
             ui.weak("Other programs may rely on their mappings. Undo can re-create what is removed.");
             ui.horizontal(|ui| {
-                if ui
-                    .button(format!("Remove {}", plural(confirm.mappings.len(), "mapping")))
-                    .clicked()
-                {
+                let remove = egui::Button::new(
+                    egui::RichText::new(format!("Remove {}", plural(confirm.mappings.len(), "mapping")))
+                        .color(ui.visuals().error_fg_color),
+                );
+                if ui.add(remove).clicked() {
                     decision = Some(true);
                 }
                 if ui.button("Cancel").clicked() {
@@ -690,11 +691,9 @@ fn describe(request: &Request) -> Option<String> {
                 .map_or(portforward::DEFAULT_DESCRIPTION, |d| d.as_str()),
             r.lease.unwrap_or(portforward::Lease::DEFAULT)
         ),
-        Request::Disable(port, protocol) => format!(
-            "disable {}/{protocol}",
-            port.map_or("the last enabled port".to_owned(), |p| p.to_string())
-        ),
-        Request::Preview(filter) => format!("preview disable-all with {filter:?}"),
+        Request::Disable(Some(port), protocol) => format!("disable {port}/{protocol}"),
+        Request::Disable(None, protocol) => format!("disable the last enabled mapping ({protocol})"),
+        Request::Preview(filter) => format!("preview disable-all: {}", describe_filter(filter)),
         Request::Remove(mappings) => format!("remove {}", plural(mappings.len(), "mapping")),
         Request::Refresh(Some(r)) => format!(
             "refresh {}/{}",
@@ -704,4 +703,29 @@ fn describe(request: &Request) -> Option<String> {
         Request::Refresh(None) => "refresh the last enabled mapping".to_owned(),
         Request::Restore(mappings) => format!("undo: restore {}", plural(mappings.len(), "mapping")),
     })
+}
+
+/// A disable-all filter in words, for the log.
+fn describe_filter(filter: &portforward::MappingFilter) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = filter.external_port {
+        parts.push(format!("external port {p}"));
+    }
+    if let Some(ip) = &filter.internal_ip {
+        parts.push(format!("internal IP {ip}"));
+    }
+    if let Some(p) = filter.internal_port {
+        parts.push(format!("internal port {p}"));
+    }
+    if let Some(p) = filter.protocol {
+        parts.push(p.to_string());
+    }
+    if let Some(d) = &filter.description {
+        parts.push(format!("description \"{d}\""));
+    }
+    if parts.is_empty() {
+        "every mapping".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }

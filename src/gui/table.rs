@@ -153,129 +153,136 @@ impl Table {
 
         let mut clicked: Option<(usize, Modifiers)> = None;
         let mut context_row: Option<usize> = None;
-        let mut finite_lease_visible = false;
+        // The shortest finite lease on screen decides how often the countdown must redraw.
+        let mut shortest_visible_lease: Option<u32> = None;
         let text_height = egui::TextStyle::Body
             .resolve(ui.style())
             .size
             .max(ui.spacing().interact_size.y);
         // Clicks on cell text must reach the row, so labels do not take them.
         ui.style_mut().interaction.selectable_labels = false;
-        let mut table = TableBuilder::new(ui)
-            .id_salt("mappings")
-            .striped(true)
-            .resizable(true)
-            .sense(Sense::click())
-            .auto_shrink([false, false])
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
-        for column in Column::ALL {
-            table = table.column(match column {
-                Column::Protocol => TableColumn::initial(62.0).at_least(50.0),
-                Column::ExternalPort | Column::InternalPort => TableColumn::initial(92.0).at_least(60.0),
-                Column::InternalClient => TableColumn::initial(190.0).at_least(90.0).clip(true),
-                Column::Description => TableColumn::initial(150.0).at_least(80.0).clip(true),
-                Column::Enabled => TableColumn::initial(58.0).at_least(50.0),
-                Column::RemoteHost => TableColumn::initial(84.0).at_least(60.0).clip(true),
-                Column::Lease => TableColumn::remainder().at_least(80.0),
-            });
-        }
-        let selected = &self.selected;
-        let order = &self.order;
-        let rows = &self.rows;
-        let local_ip = self.local_ip.map(|ip| ip.to_string());
-        table
-            .header(text_height + 4.0, |mut header| {
-                for column in Column::ALL {
-                    header.col(|ui| {
-                        let response =
-                            ui.add(egui::Button::new(egui::RichText::new(column.title()).strong()).frame(false));
-                        if sort.column == column {
-                            ui.label(if sort.ascending { "⏶" } else { "⏷" });
-                        }
-                        if response.on_hover_text("sort; click again to reverse").clicked() {
+        // A narrow window scrolls sideways rather than hiding the last columns.
+        egui::ScrollArea::horizontal().show(ui, |ui| {
+            let mut table = TableBuilder::new(ui)
+                .id_salt("mappings")
+                .striped(true)
+                .resizable(true)
+                .sense(Sense::click())
+                .auto_shrink([false, false])
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+            for column in Column::ALL {
+                table = table.column(match column {
+                    Column::Protocol => TableColumn::initial(60.0).at_least(50.0),
+                    Column::ExternalPort | Column::InternalPort => TableColumn::initial(92.0).at_least(60.0),
+                    Column::InternalClient => TableColumn::initial(190.0).at_least(90.0).clip(true),
+                    Column::Description => TableColumn::initial(140.0).at_least(80.0).clip(true),
+                    Column::Enabled => TableColumn::initial(56.0).at_least(50.0),
+                    Column::RemoteHost => TableColumn::initial(70.0).at_least(50.0).clip(true),
+                    Column::Lease => TableColumn::remainder().at_least(80.0),
+                });
+            }
+            let selected = &self.selected;
+            let order = &self.order;
+            let rows = &self.rows;
+            let local_ip = self.local_ip.map(|ip| ip.to_string());
+            table
+                .header(text_height + 4.0, |mut header| {
+                    for column in Column::ALL {
+                        header.col(|ui| {
+                            let response =
+                                ui.add(egui::Button::new(egui::RichText::new(column.title()).strong()).frame(false));
                             if sort.column == column {
-                                sort.ascending = !sort.ascending;
-                            } else {
-                                *sort = Sort {
-                                    column,
-                                    ascending: true,
-                                };
+                                ui.label(if sort.ascending { "⏶" } else { "⏷" });
                             }
+                            if response.on_hover_text("sort; click again to reverse").clicked() {
+                                if sort.column == column {
+                                    sort.ascending = !sort.ascending;
+                                } else {
+                                    *sort = Sort {
+                                        column,
+                                        ascending: true,
+                                    };
+                                }
+                            }
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(text_height, order.len(), |mut row| {
+                        let position = row.index();
+                        let mapping = &rows[order[position]].mapping;
+                        row.set_selected(selected.contains(&mapping.key()));
+                        row.col(|ui| {
+                            ui.label(mapping.protocol.as_str());
+                        });
+                        row.col(|ui| {
+                            ui.label(mapping.external_port.to_string());
+                        });
+                        row.col(|ui| {
+                            ui.label(&mapping.internal_client);
+                            if local_ip.as_deref() == Some(mapping.internal_client.as_str()) {
+                                ui.weak("(this computer)");
+                            }
+                        });
+                        row.col(|ui| {
+                            ui.label(mapping.internal_port.to_string());
+                        });
+                        row.col(|ui| {
+                            ui.label(mapping.description.as_str());
+                        });
+                        row.col(|ui| {
+                            ui.label(if mapping.enabled { "yes" } else { "no" });
+                        });
+                        row.col(|ui| {
+                            ui.label(if mapping.remote_host.is_empty() {
+                                "any"
+                            } else {
+                                &mapping.remote_host
+                            });
+                        });
+                        row.col(|ui| {
+                            if mapping.lease.is_finite() {
+                                let secs = mapping.lease.as_secs();
+                                shortest_visible_lease = Some(shortest_visible_lease.map_or(secs, |s| s.min(secs)));
+                            }
+                            ui.label(lease_left(self.read_at, mapping.lease));
+                        });
+                        let response = row.response();
+                        if response.clicked() {
+                            clicked = Some((position, response.ctx.input(|i| i.modifiers)));
                         }
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(text_height, order.len(), |mut row| {
-                    let position = row.index();
-                    let mapping = &rows[order[position]].mapping;
-                    row.set_selected(selected.contains(&mapping.key()));
-                    row.col(|ui| {
-                        ui.label(mapping.protocol.as_str());
-                    });
-                    row.col(|ui| {
-                        ui.label(mapping.external_port.to_string());
-                    });
-                    row.col(|ui| {
-                        ui.label(&mapping.internal_client);
-                        if local_ip.as_deref() == Some(mapping.internal_client.as_str()) {
-                            ui.weak("(this computer)");
+                        if response.secondary_clicked() {
+                            context_row = Some(position);
                         }
-                    });
-                    row.col(|ui| {
-                        ui.label(mapping.internal_port.to_string());
-                    });
-                    row.col(|ui| {
-                        ui.label(mapping.description.as_str());
-                    });
-                    row.col(|ui| {
-                        ui.label(if mapping.enabled { "yes" } else { "no" });
-                    });
-                    row.col(|ui| {
-                        ui.label(if mapping.remote_host.is_empty() {
-                            "any"
-                        } else {
-                            &mapping.remote_host
+                        response.context_menu(|ui| {
+                            let count = selected.len().max(1);
+                            if ui.button(format!("Disable {}", plural(count, "mapping"))).clicked() {
+                                actions.push(TableAction::DisableSelected);
+                                ui.close();
+                            }
+                            if ui.button("Refresh lease").clicked() {
+                                actions.push(TableAction::Refresh(mapping.clone()));
+                                ui.close();
+                            }
+                            if ui.button("Copy row").clicked() {
+                                let text = if selected.contains(&mapping.key()) {
+                                    order
+                                        .iter()
+                                        .map(|&i| &rows[i].mapping)
+                                        .filter(|m| selected.contains(&m.key()))
+                                        .map(row_text)
+                                        .collect::<Vec<_>>()
+                                        .join("\n")
+                                } else {
+                                    row_text(mapping)
+                                };
+                                ui.ctx().copy_text(text);
+                                ui.close();
+                            }
                         });
                     });
-                    row.col(|ui| {
-                        finite_lease_visible |= mapping.lease.is_finite();
-                        ui.label(lease_left(self.read_at, mapping.lease));
-                    });
-                    let response = row.response();
-                    if response.clicked() {
-                        clicked = Some((position, response.ctx.input(|i| i.modifiers)));
-                    }
-                    if response.secondary_clicked() {
-                        context_row = Some(position);
-                    }
-                    response.context_menu(|ui| {
-                        let count = selected.len().max(1);
-                        if ui.button(format!("Disable {}", plural(count, "mapping"))).clicked() {
-                            actions.push(TableAction::DisableSelected);
-                            ui.close();
-                        }
-                        if ui.button("Refresh lease").clicked() {
-                            actions.push(TableAction::Refresh(mapping.clone()));
-                            ui.close();
-                        }
-                        if ui.button("Copy row").clicked() {
-                            let text = if selected.contains(&mapping.key()) {
-                                order
-                                    .iter()
-                                    .map(|&i| &rows[i].mapping)
-                                    .filter(|m| selected.contains(&m.key()))
-                                    .map(row_text)
-                                    .collect::<Vec<_>>()
-                                    .join("\n")
-                            } else {
-                                row_text(mapping)
-                            };
-                            ui.ctx().copy_text(text);
-                            ui.close();
-                        }
-                    });
                 });
-            });
+        });
 
         if let Some((position, modifiers)) = clicked {
             self.click(position, modifiers);
@@ -287,11 +294,17 @@ impl Table {
                 self.click(position, Modifiers::NONE);
             }
         }
-        if finite_lease_visible {
-            // Wake exactly when the displayed seconds change; nothing else needs a frame.
-            let into_second = self.read_at.elapsed().subsec_nanos();
-            ui.ctx()
-                .request_repaint_after(Duration::from_nanos(u64::from(1_000_000_000 - into_second)));
+        if let Some(lease) = shortest_visible_lease {
+            // Wake exactly when a displayed value changes; nothing else needs a frame. Leases
+            // of a day or more show minutes only, so they need a frame a minute.
+            let elapsed = self.read_at.elapsed();
+            let left = u64::from(lease).saturating_sub(elapsed.as_secs());
+            let step: u64 = if left > 86_400 { 60 } else { 1 };
+            if left > 0 {
+                let into_step = elapsed.as_nanos() % (u128::from(step) * 1_000_000_000);
+                let wait = u128::from(step) * 1_000_000_000 - into_step;
+                ui.ctx().request_repaint_after(Duration::from_nanos(wait as u64));
+            }
         }
         actions
     }

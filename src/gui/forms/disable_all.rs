@@ -63,7 +63,7 @@ impl DisableAllForm {
             ui.add(
                 egui::TextEdit::singleline(&mut self.description)
                     .hint_text("any (exact match)")
-                    .desired_width(170.0),
+                    .desired_width(200.0),
             )
             .labelled_by(label.id);
             ui.end_row();
