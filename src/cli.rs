@@ -52,7 +52,7 @@ pub enum Command {
     /// Remove one mapping.
     Disable {
         /// The external port of the mapping.
-        #[arg(long, value_name = "P", value_parser = external_port)]
+        #[arg(long, value_name = "P", value_parser = external_port, allow_negative_numbers = true)]
         external_port: Port,
         /// TCP (default) or UDP.
         #[arg(long, value_name = "TCP|UDP", value_parser = protocol)]
@@ -68,10 +68,10 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct MappingArgs {
     /// The port on the router.
-    #[arg(long, value_name = "P", value_parser = external_port)]
+    #[arg(long, value_name = "P", value_parser = external_port, allow_negative_numbers = true)]
     external_port: Option<Port>,
     /// The port on the LAN host.
-    #[arg(long, value_name = "P", value_parser = internal_port)]
+    #[arg(long, value_name = "P", value_parser = internal_port, allow_negative_numbers = true)]
     internal_port: Option<Port>,
     /// The LAN host (IPv4); this computer by default.
     #[arg(long, value_name = "IP", value_parser = internal_ip)]
@@ -83,7 +83,7 @@ pub struct MappingArgs {
     #[arg(long, value_name = "D", value_parser = description)]
     description: Option<Description>,
     /// The lease in seconds, 0 (permanent) to 604800 (7 days).
-    #[arg(long, value_name = "SECONDS", value_parser = duration)]
+    #[arg(long, value_name = "SECONDS", value_parser = duration, allow_negative_numbers = true)]
     duration: Option<Lease>,
 }
 
@@ -91,10 +91,10 @@ pub struct MappingArgs {
 #[derive(Debug, clap::Args)]
 pub struct DisableAllArgs {
     /// Only this external port.
-    #[arg(long, value_name = "P", value_parser = external_port)]
+    #[arg(long, value_name = "P", value_parser = external_port, allow_negative_numbers = true)]
     external_port: Option<Port>,
     /// Only this internal port.
-    #[arg(long, value_name = "P", value_parser = internal_port)]
+    #[arg(long, value_name = "P", value_parser = internal_port, allow_negative_numbers = true)]
     internal_port: Option<Port>,
     /// Only mappings to this LAN host.
     #[arg(long, value_name = "IP", value_parser = internal_ip)]

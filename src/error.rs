@@ -172,6 +172,18 @@ pub enum GatewayError {
         /// Who holds the port (for conflicts), when known.
         holder: Option<String>,
     },
+    /// A secure-mode router refused to forward to a host other than the one asking.
+    #[error(
+        "the router refused to forward {key} to {internal_ip} (error {number}): it lets a computer forward ports only to itself (secure mode); run PortForward on {internal_ip}, or turn secure mode off on the router"
+    )]
+    OnlyForItself {
+        /// The mapping asked for.
+        key: MappingKey,
+        /// The other host.
+        internal_ip: std::net::Ipv4Addr,
+        /// The UPnP error number (718 or 606).
+        number: u16,
+    },
     /// The gateway does not offer an action.
     #[error("the gateway does not support {action}")]
     Unsupported {

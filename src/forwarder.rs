@@ -13,6 +13,7 @@ use crate::filter::MappingFilter;
 use crate::gateway::{ConnectionStatus, DiscoveryOptions, Gateway, GatewayOptions, MappingTable, NewMapping};
 use crate::local::{self, LocalAddress};
 use crate::mapping::{Description, Lease, Mapping, MappingKey, Port, Protocol};
+use crate::parallel;
 
 /// The description `enable` gives when none is given.
 pub const DEFAULT_DESCRIPTION: &str = "PortForward";
@@ -254,7 +255,7 @@ impl PortForwarder {
             Err(err) if err.upnp_code() == Some(UpnpCode::Conflict) => {
                 let existing = self.gateway.specific_entry(&mapping.key())?;
                 if existing.internal_client != mapping.internal_ip.to_string() {
-                    return Err(self.explain_conflict(err, &mapping.key()));
+                    return Err(self.explain_conflict(err, &mapping));
                 }
                 self.gateway.delete_port_mapping(&mapping.key())?;
                 mapping.lease = self.add_with_lease_fallback(&mapping, |m| self.gateway.add_port_mapping(m))?;
@@ -338,17 +339,21 @@ impl PortForwarder {
         })
     }
 
-    fn bulk(&self, mappings: &[Mapping], act: impl Fn(&Mapping) -> Result<(), GatewayError>) -> BulkReport {
+    /// Acts on each row, a few requests in flight; stops starting new ones once the gateway
+    /// stops answering, and reports every row as done, failed or not attempted.
+    fn bulk(&self, mappings: &[Mapping], act: impl Fn(&Mapping) -> Result<(), GatewayError> + Sync) -> BulkReport {
+        let outcomes = parallel::map_until(
+            mappings,
+            parallel::IN_FLIGHT,
+            |r: &Result<(), GatewayError>| r.as_ref().is_err_and(GatewayError::is_unreachable),
+            |m| act(m),
+        );
         let mut report = BulkReport::default();
-        for (i, mapping) in mappings.iter().enumerate() {
-            match act(mapping) {
-                Ok(()) => report.done.push(mapping.clone()),
-                Err(err) if err.is_unreachable() => {
-                    report.failed.push((mapping.clone(), err.to_string()));
-                    report.not_attempted.extend_from_slice(&mappings[i + 1..]);
-                    break;
-                }
-                Err(err) => report.failed.push((mapping.clone(), err.to_string())),
+        for (mapping, outcome) in mappings.iter().zip(outcomes) {
+            match outcome {
+                Some(Ok(())) => report.done.push(mapping.clone()),
+                Some(Err(err)) => report.failed.push((mapping.clone(), err.to_string())),
+                None => report.not_attempted.push(mapping.clone()),
             }
         }
         report
@@ -368,7 +373,10 @@ impl PortForwarder {
                 Lease::PERMANENT
             }
             Err(e) if e.upnp_code() == Some(UpnpCode::InvalidArgs) && mapping.lease.is_permanent() => Lease::MAX,
-            Err(e) if e.upnp_code() == Some(UpnpCode::Conflict) => return Err(self.explain_conflict(e, &mapping.key())),
+            Err(e) if e.upnp_code() == Some(UpnpCode::Conflict) => return Err(self.explain_conflict(e, mapping)),
+            Err(e) if e.upnp_code() == Some(UpnpCode::NotAuthorized) && mapping.internal_ip != self.local.ip => {
+                return Err(self.explain_conflict(e, mapping));
+            }
             Err(e) => return Err(e),
         };
         tracing::info!(lease = %retry_lease, "the router refused the lease; retrying");
@@ -377,17 +385,28 @@ impl PortForwarder {
             ..mapping.clone()
         };
         add(&retry).map_err(|e| match e.upnp_code() {
-            Some(UpnpCode::Conflict) => self.explain_conflict(e, &mapping.key()),
+            Some(UpnpCode::Conflict) => self.explain_conflict(e, mapping),
             _ => e,
         })?;
         Ok(retry_lease)
     }
 
-    /// Adds a 718 conflict's holder ("192.168.1.20:8080") to the error, when the router says.
-    fn explain_conflict(&self, err: GatewayError, key: &MappingKey) -> GatewayError {
-        let holder = self
-            .gateway
-            .specific_entry(key)
+    /// Explains a refusal: a 718 conflict gets its holder ("192.168.1.20:8080"); a 718 or 606
+    /// for another host with nothing in the way is a secure-mode router's "only for yourself".
+    fn explain_conflict(&self, err: GatewayError, mapping: &NewMapping) -> GatewayError {
+        let key = &mapping.key();
+        let existing = self.gateway.specific_entry(key);
+        if let (Err(e), Some(number)) = (&existing, upnp_number(&err))
+            && e.upnp_code() == Some(UpnpCode::NoSuchEntry)
+            && mapping.internal_ip != self.local.ip
+        {
+            return GatewayError::OnlyForItself {
+                key: key.clone(),
+                internal_ip: mapping.internal_ip,
+                number,
+            };
+        }
+        let holder = existing
             .ok()
             .map(|m| format!("{}:{} (\"{}\")", m.internal_client, m.internal_port, m.description));
         match err.for_key(key) {
@@ -450,6 +469,13 @@ impl PortForwarder {
             .filter(|m| m.protocol == protocol)
             .map(|m| m.external_port)
             .collect())
+    }
+}
+
+fn upnp_number(err: &GatewayError) -> Option<u16> {
+    match err {
+        GatewayError::Upnp { number, .. } => Some(*number),
+        _ => None,
     }
 }
 

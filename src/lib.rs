@@ -41,6 +41,7 @@ mod forwarder;
 pub mod gateway;
 mod local;
 mod mapping;
+mod parallel;
 pub mod simulator;
 
 pub use error::{GatewayError, HttpFailure, InputError, UpnpCode};

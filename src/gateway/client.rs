@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -85,8 +86,10 @@ pub struct Gateway {
     description: DeviceDescription,
     addr: SocketAddr,
     soap: SoapService,
-    actions: ActionList,
-    igd: igd_next::Gateway,
+    /// The service's actions, read from its SCPD when first needed (listing does not need
+    /// them, so `portforward list` saves that round trip).
+    actions: OnceLock<ActionList>,
+    igd: OnceLock<igd_next::Gateway>,
     list_call_broken: AtomicBool,
 }
 
@@ -125,25 +128,6 @@ impl Gateway {
         })?;
         let control = Url::parse(&description.control_url).map_err(|e| bad_url(e.to_string()))?;
         let addr = socket_addr(&control).ok_or_else(|| bad_url(format!("{control} does not name an IP address")))?;
-        // A router whose SCPD is missing or broken still has the standard actions.
-        let actions = http
-            .get(&description.scpd_url)
-            .ok()
-            .filter(|r| r.status == 200)
-            .and_then(|r| description::parse_scpd(&r.body).ok())
-            .filter(|a| a.contains_key("AddPortMapping"))
-            .unwrap_or_else(|| description::standard_actions(description.igd_version));
-        let igd = igd_next::Gateway {
-            addr,
-            root_url: location.path().to_owned(),
-            control_url: description.control_url.clone(),
-            control_schema_url: description.scpd_url.clone(),
-            control_schema: actions
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<HashMap<_, _>>(),
-            service_type: description.service_type.clone(),
-        };
         let soap = SoapService {
             http,
             control_url: description.control_url.clone(),
@@ -154,9 +138,42 @@ impl Gateway {
             description,
             addr,
             soap,
-            actions,
-            igd,
+            actions: OnceLock::new(),
+            igd: OnceLock::new(),
             list_call_broken: AtomicBool::new(false),
+        })
+    }
+
+    /// The service's actions and their inputs; a router whose SCPD is missing or broken still
+    /// has the standard ones.
+    fn actions(&self) -> &ActionList {
+        self.actions.get_or_init(|| {
+            self.soap
+                .http
+                .get(&self.description.scpd_url)
+                .ok()
+                .filter(|r| r.status == 200)
+                .and_then(|r| description::parse_scpd(&r.body).ok())
+                .filter(|a| a.contains_key("AddPortMapping"))
+                .unwrap_or_else(|| description::standard_actions(self.description.igd_version))
+        })
+    }
+
+    /// igd-next's view of this gateway, for the actions it performs.
+    fn igd(&self) -> &igd_next::Gateway {
+        self.igd.get_or_init(|| igd_next::Gateway {
+            addr: self.addr,
+            root_url: Url::parse(&self.description_url)
+                .map(|u| u.path().to_owned())
+                .unwrap_or_default(),
+            control_url: self.description.control_url.clone(),
+            control_schema_url: self.description.scpd_url.clone(),
+            control_schema: self
+                .actions()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>(),
+            service_type: self.description.service_type.clone(),
         })
     }
 
@@ -189,7 +206,7 @@ impl Gateway {
 
     /// Whether the service lists `action` in its description.
     pub fn supports(&self, action: &str) -> bool {
-        self.actions.contains_key(action)
+        self.actions().contains_key(action)
     }
 
     /// The deadline of each request.
@@ -214,7 +231,7 @@ impl Gateway {
     pub fn add_port_mapping(&self, mapping: &NewMapping) -> Result<(), GatewayError> {
         use igd_next::AddPortError as E;
         let local = SocketAddr::V4(SocketAddrV4::new(mapping.internal_ip, mapping.internal_port.get()));
-        let result = self.igd.add_port(
+        let result = self.igd().add_port(
             igd_protocol(mapping.protocol),
             mapping.external_port.get(),
             local,
@@ -246,7 +263,7 @@ impl Gateway {
         }
         let local = SocketAddr::V4(SocketAddrV4::new(mapping.internal_ip, mapping.internal_port.get()));
         let port = self
-            .igd
+            .igd()
             .add_any_port(
                 igd_protocol(mapping.protocol),
                 local,
@@ -404,9 +421,10 @@ impl Gateway {
         })
     }
 
-    /// Whether GetListOfPortMappings is worth trying (supported, and has not failed before).
+    /// Whether GetListOfPortMappings is worth trying: an IGD:2 service (every one has it, and
+    /// asking its SCPD would cost a round trip) whose list call has not failed before.
     pub(crate) fn list_call_usable(&self) -> bool {
-        self.supports("GetListOfPortMappings") && !self.list_call_broken.load(Ordering::Relaxed)
+        self.description.igd_version == IgdVersion::V2 && !self.list_call_broken.load(Ordering::Relaxed)
     }
 
     /// Remembers that GetListOfPortMappings failed, so later listings walk entry by entry.

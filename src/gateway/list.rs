@@ -9,11 +9,14 @@ use serde::Serialize;
 use super::client::Gateway;
 use crate::error::{GatewayError, UpnpCode};
 use crate::mapping::{Mapping, MappingKey, Port, Protocol};
+use crate::parallel;
 
 /// Entries one GetListOfPortMappings call may return (miniupnpd's cap is 1000).
 const PAGE: u16 = 1000;
 /// The most entries a walk reads; no home router holds more.
 pub const WALK_CAP: usize = 20_000;
+/// Entries fetched per round of the walk.
+const WALK_BATCH: u32 = 32;
 /// Repeated entries in a row after which a walk is taken as going round in circles.
 const REPEATS_CAP: usize = 64;
 
@@ -74,28 +77,35 @@ impl Gateway {
         Ok(table)
     }
 
+    /// GetListOfPortMappings for both protocols at once, each in pages.
     fn list_by_pages(&self) -> Result<Vec<Mapping>, GatewayError> {
+        let per_protocol = parallel::map_until(&Protocol::ALL, 2, Result::is_err, |p| self.list_protocol(*p));
         let mut all = Vec::new();
         let mut seen = HashSet::new();
-        for protocol in Protocol::ALL {
-            let mut start = Port::new(1).expect("1 is a port");
-            loop {
-                let page = self.list_page(protocol, start, Port::new(u16::MAX).expect("65535 is a port"), PAGE)?;
-                let full = page.len() >= usize::from(PAGE);
-                let last = page.iter().map(|m| m.external_port).max();
-                all.extend(page.into_iter().filter(|m| seen.insert(m.key())));
-                // A short page is the last one; a full one continues after its last port.
-                match (full, last.and_then(|p| Port::new(p.get().checked_add(1)?))) {
-                    (true, Some(next)) if next > start => start = next,
-                    _ => break,
-                }
-            }
+        for result in per_protocol.into_iter().flatten() {
+            all.extend(result?.into_iter().filter(|m| seen.insert(m.key())));
         }
         Ok(all)
     }
 
+    fn list_protocol(&self, protocol: Protocol) -> Result<Vec<Mapping>, GatewayError> {
+        let mut all = Vec::new();
+        let mut start = Port::new(1).expect("1 is a port");
+        loop {
+            let page = self.list_page(protocol, start, Port::new(u16::MAX).expect("65535 is a port"), PAGE)?;
+            let full = page.len() >= usize::from(PAGE);
+            let last = page.iter().map(|m| m.external_port).max();
+            all.extend(page);
+            // A short page is the last one; a full one continues after its last port.
+            match (full, last.and_then(|p| Port::new(p.get().checked_add(1)?))) {
+                (true, Some(next)) if next > start => start = next,
+                _ => return Ok(all),
+            }
+        }
+    }
+
     /// The entry-by-entry walk: index 0, 1, … until the router says the index is past the end
-    /// (713 — or, on some routers, 402 or another code).
+    /// (713 — or, on some routers, 402 or another code). A few requests are in flight at once.
     pub fn walk(&self) -> Result<MappingTable, GatewayError> {
         let mut table = MappingTable {
             method: Some(ListMethod::Walk),
@@ -103,29 +113,32 @@ impl Gateway {
         };
         let mut seen: HashSet<MappingKey> = HashSet::new();
         let mut repeats = 0;
-        for index in 0..WALK_CAP as u32 + 1 {
-            if index as usize == WALK_CAP {
-                table
-                    .warnings
-                    .push(GatewayError::ListDidNotEnd { entries: WALK_CAP }.to_string());
-                break;
+        let mut batch = Vec::new().into_iter();
+        for index in 0..WALK_CAP as u32 {
+            if batch.len() == 0 {
+                batch = self.fetch_entries(index).into_iter();
             }
-            let mapping = match self.generic_entry(index) {
+            // Every index before the one that ends the walk has a result.
+            let Some(Some(entry)) = batch.next() else {
+                unreachable!("fetch_entries fills every index up to the first that ends the walk")
+            };
+            let mapping = match entry {
                 Ok(mapping) => mapping,
                 Err(err) => match err.upnp_code() {
-                    Some(UpnpCode::ArrayIndexInvalid | UpnpCode::NoSuchEntry | UpnpCode::InvalidArgs) => break,
+                    Some(UpnpCode::ArrayIndexInvalid | UpnpCode::NoSuchEntry | UpnpCode::InvalidArgs) => {
+                        return Ok(table);
+                    }
                     Some(_) => {
-                        table
-                            .warnings
-                            .push(format!("the router ended its table after {index} entries with: {err}"));
-                        break;
+                        let warning = format!("the router ended its table after {index} entries with: {err}");
+                        table.warnings.push(warning);
+                        return Ok(table);
                     }
                     // One unreadable entry is skipped; a table of nothing but garbage is an error.
                     None if matches!(err, GatewayError::Malformed { .. }) && !table.mappings.is_empty() => {
                         table.warnings.push(format!("entry {index} skipped: {err}"));
                         repeats += 1;
                         if repeats == REPEATS_CAP {
-                            break;
+                            return Ok(table);
                         }
                         continue;
                     }
@@ -143,10 +156,22 @@ impl Gateway {
                         index + 1,
                         table.mappings.len()
                     ));
-                    break;
+                    return Ok(table);
                 }
             }
         }
+        table
+            .warnings
+            .push(GatewayError::ListDidNotEnd { entries: WALK_CAP }.to_string());
         Ok(table)
+    }
+
+    /// Entries `first..first + WALK_BATCH`, a few requests in flight, stopping at the first
+    /// index that ends the walk (a UPnP error or a dead connection).
+    fn fetch_entries(&self, first: u32) -> Vec<Option<Result<Mapping, GatewayError>>> {
+        let indices: Vec<u32> = (first..first + WALK_BATCH).collect();
+        let ends_walk =
+            |r: &Result<Mapping, GatewayError>| matches!(r, Err(e) if !matches!(e, GatewayError::Malformed { .. }));
+        parallel::map_until(&indices, parallel::IN_FLIGHT, ends_walk, |i| self.generic_entry(*i))
     }
 }

@@ -64,7 +64,7 @@ pub struct SimConfig {
     pub refuse_permanent_lease: bool,
     /// miniupnpd's default permission rules: an external or internal port below 1024 gives 606.
     pub protect_low_ports: bool,
-    /// The most entries one `GetListOfPortMappings` call returns.
+    /// The most entries one `GetListOfPortMappings` call returns (0 = no limit).
     pub list_page_limit: usize,
     /// The HTTP port to bind on 127.0.0.1; `None` picks a free one.
     pub http_port: Option<u16>,

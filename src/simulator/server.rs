@@ -13,6 +13,9 @@ use super::http::{self, Body, ReadError, Request, Response};
 use super::soap;
 use super::xml;
 
+/// The most connections served at once; more are closed on arrival (each has a thread).
+const MAX_CONNECTIONS: usize = 256;
+
 /// Starts the thread that accepts connections for one life (`generation`) of the gateway.
 pub(crate) fn spawn_acceptor(
     shared: &Arc<Shared>,
@@ -45,12 +48,17 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener, generation: u64) {
                 continue;
             }
         };
+        state.accepted += 1;
+        if state.conns.len() >= MAX_CONNECTIONS {
+            drop(state);
+            tracing::warn!(%peer, "simulated gateway: too many connections, closing a new one");
+            continue;
+        }
         let Ok(handle) = stream.try_clone() else {
             continue;
         };
         let id = state.next_conn;
         state.next_conn += 1;
-        state.accepted += 1;
         state.conns.insert(id, handle);
         // Handles of finished connections need no join; keep the list short.
         state.threads.retain(|thread| !thread.is_finished());

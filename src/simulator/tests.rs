@@ -708,17 +708,26 @@ fn hold_blocks_replies_until_the_guard_drops() {
 }
 
 #[test]
-fn drop_is_prompt_with_unanswered_and_held_connections() {
+fn drop_is_prompt_with_unanswered_held_and_stalled_connections() {
     let gateway = start(SimConfig::default());
+    // Writers blocked on clients that never read.
+    gateway.set_faults(vec![Fault::HugeBody { bytes: 50_000_000 }, Fault::DescriptionTooLarge]);
+    let mut stalled = Client::connect(&gateway);
+    stalled.send_soap("/ctl/IPConn", IP2, "GetStatusInfo", &[]);
+    wait_for_actions(&gateway, 1);
+    let mut stalled_description = Client::connect(&gateway);
+    stalled_description.send(b"GET /rootDesc.xml HTTP/1.1\r\n\r\n");
+    // A request never answered.
     gateway.set_faults(vec![Fault::NeverAnswer]);
     let mut never = Client::connect(&gateway);
     never.send_soap("/ctl/IPConn", IP2, "GetStatusInfo", &[]);
-    wait_for_actions(&gateway, 1);
+    wait_for_actions(&gateway, 2);
+    // A request held.
     gateway.set_faults(Vec::new());
     let _guard = gateway.hold();
     let mut held = Client::connect(&gateway);
     held.send_soap("/ctl/IPConn", IP2, "GetStatusInfo", &[]);
-    wait_for_actions(&gateway, 2);
+    wait_for_actions(&gateway, 3);
     let idle = Client::connect(&gateway);
 
     let (sender, receiver) = mpsc::channel();
