@@ -514,3 +514,98 @@ fn ten_thousand_rows_draw_only_what_is_visible() {
     // few times one row, not 10,000 times.
     assert!(many < one * 6 + Duration::from_millis(5), "{many:?} vs {one:?}");
 }
+
+/// How long the window asked to sleep after the last frame (`ZERO` = it wants another at once).
+fn repaint_delay(h: &Harness<'static, App>) -> Duration {
+    h.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay
+}
+
+#[test]
+fn an_idle_window_sleeps_until_something_visibly_changes() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(8080, "TCP", "127.0.0.1", "web server", 0)],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the row and the header", |h| {
+        has(h, "web server") && has(h, "203.0.113.7")
+    });
+    // Nothing in flight, no finite lease: only the 30 s reload timer may wake it.
+    h.run_ok().expect("the window settles");
+    assert!(repaint_delay(&h) > Duration::from_secs(10), "{:?}", repaint_delay(&h));
+
+    // A finite lease on screen counts down: one frame a second, not a loop.
+    sim.insert(mapping(9090, "TCP", "127.0.0.1", "expiring", 600));
+    h.key_press(egui::Key::F5);
+    step_until(&mut h, "the new row", |h| has(h, "expiring"));
+    h.run_ok().expect("the window settles");
+    let delay = repaint_delay(&h);
+    assert!(delay > Duration::ZERO && delay <= Duration::from_secs(1), "{delay:?}");
+}
+
+#[test]
+fn the_context_menu_refreshes_a_row_and_copies_it() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(8081, "TCP", "127.0.0.1", "renew me", 120)],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the row", |h| has(h, "renew me"));
+    h.get_by_label("renew me").click_secondary();
+    h.step();
+    h.step();
+    assert!(has(&h, "Disable 1 mapping"), "the right-clicked row is the selection");
+    h.get_by_label("Copy row").click();
+    h.step();
+    let copied = h.output().platform_output.commands.iter().any(|c| {
+        matches!(c, egui::OutputCommand::CopyText(text) if text.starts_with("TCP\t8081\t127.0.0.1\t8081\trenew me"))
+    });
+    assert!(copied, "{:?}", h.output().platform_output.commands);
+    h.get_by_label("renew me").click_secondary();
+    h.step();
+    h.step();
+    h.get_by_label("Refresh lease").click();
+    step_until(&mut h, "the renewal", |h| has_contains(h, "Renewed 8081/TCP"));
+    let lease = sim
+        .mappings()
+        .iter()
+        .find(|m| m.external_port == 8081)
+        .unwrap()
+        .lease_seconds;
+    assert!(
+        lease > 3000,
+        "renewed with the default hour, not the 2 minutes left: {lease}"
+    );
+}
+
+#[test]
+fn settings_survive_a_restart() {
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+    use super::settings::{Column, Settings, Sort};
+    let mut storage = Memory::default();
+    assert_eq!(Settings::load(Some(&storage)), Settings::default(), "first run");
+    let settings = Settings {
+        sort: Sort {
+            column: Column::Lease,
+            ascending: false,
+        },
+        filter: "steam".to_owned(),
+        reload_secs: None,
+        last_gateway_url: Some("http://192.168.1.1:5000/rootDesc.xml".to_owned()),
+    };
+    settings.save(&mut storage);
+    assert_eq!(Settings::load(Some(&storage)), settings);
+}
