@@ -609,3 +609,52 @@ fn settings_survive_a_restart() {
     settings.save(&mut storage);
     assert_eq!(Settings::load(Some(&storage)), settings);
 }
+
+#[test]
+fn several_gateways_offer_a_chooser() {
+    let first = sim(
+        SimConfig {
+            friendly_name: "Upstairs router".to_owned(),
+            ..SimConfig::default()
+        },
+        &[mapping(1111, "TCP", "127.0.0.1", "upstairs app", 0)],
+    );
+    let second = sim(
+        SimConfig {
+            friendly_name: "Basement router".to_owned(),
+            ..SimConfig::default()
+        },
+        &[mapping(2222, "TCP", "127.0.0.1", "basement app", 0)],
+    );
+    // A unicast SSDP responder on 127.0.0.1 that answers for both simulated routers.
+    let responder = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let search_addr = responder.local_addr().unwrap();
+    let locations = [first.description_url(), second.description_url()];
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 2048];
+        let (_, from) = responder.recv_from(&mut buffer).unwrap();
+        for location in locations {
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nLOCATION: {location}\r\nUSN: uuid:{location}\r\n\r\n"
+            );
+            responder.send_to(answer.as_bytes(), from).unwrap();
+        }
+    });
+    let mut h = app(Start {
+        discovery: options(search_addr, Duration::from_millis(500)),
+        gateway_url: None,
+        demo: false,
+        log_path: None,
+    });
+    step_until(&mut h, "the chooser", |h| has_contains(h, "2 gateways answered"));
+    assert!(
+        !has(&h, "upstairs app") && !has(&h, "basement app"),
+        "nothing is picked for the user"
+    );
+    h.get_by_role_and_label(Role::ComboBox, "Router:").click();
+    h.step();
+    h.step();
+    h.get_by_label_contains("Basement router").click();
+    step_until(&mut h, "the basement table", |h| has(h, "basement app"));
+    assert!(!has(&h, "upstairs app"));
+}
