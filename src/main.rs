@@ -13,7 +13,10 @@ fn main() -> ExitCode {
         None => gui::run(gui::Launch {
             gateway_url: args.gateway,
             demo: args.demo,
-            discovery_timeout: args.timeout,
+            discovery: portforward::gateway::DiscoveryOptions {
+                timeout: args.timeout,
+                ..Default::default()
+            },
         }),
         Some(_) => cli::run(args),
     }

@@ -1,7 +1,22 @@
-//! The desktop window (being built).
+//! The desktop window: an eframe (egui) front end over the library. Every gateway call runs
+//! on a worker thread (see [`tasks`]); the UI thread only draws state.
+
+mod app;
+mod forms;
+mod header;
+mod log;
+mod settings;
+mod table;
+mod tasks;
+#[cfg(test)]
+mod tests;
 
 use std::process::ExitCode;
-use std::time::Duration;
+
+use portforward::gateway::DiscoveryOptions;
+use portforward::simulator::SimulatedGateway;
+
+pub use app::{App, Start};
 
 /// How the window was asked to start.
 pub struct Launch {
@@ -9,12 +24,61 @@ pub struct Launch {
     pub gateway_url: Option<String>,
     /// Run against the built-in simulated gateway.
     pub demo: bool,
-    /// The discovery bound.
-    pub discovery_timeout: Duration,
+    /// How to discover gateways (and the deadline of requests to them).
+    pub discovery: DiscoveryOptions,
 }
 
-/// Opens the window.
-pub fn run(_launch: Launch) -> ExitCode {
-    eprintln!("portforward: the window is not built yet; use a subcommand (see --help)");
-    ExitCode::FAILURE
+/// The window's icon, from `assets/`.
+const ICON: &[u8] = include_bytes!("../../assets/icon.png");
+
+/// Opens the window and runs it until it is closed.
+pub fn run(launch: Launch) -> ExitCode {
+    // The simulated router must outlive the window: it is dropped when `run` returns.
+    let demo = if launch.demo {
+        match SimulatedGateway::demo() {
+            Ok(sim) => Some(sim),
+            Err(err) => {
+                eprintln!("portforward: cannot start the simulated gateway: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let title = if demo.is_some() {
+        "PortForward — DEMO (simulated router)"
+    } else {
+        "PortForward"
+    };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title(title)
+        .with_app_id("portforward")
+        .with_inner_size([1200.0, 760.0])
+        .with_min_inner_size([720.0, 480.0]);
+    match eframe::icon_data::from_png_bytes(ICON) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(err) => tracing::warn!(%err, "the window icon is unreadable"),
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    let start = Start {
+        discovery: launch.discovery,
+        gateway_url: demo
+            .as_ref()
+            .map(SimulatedGateway::description_url)
+            .or(launch.gateway_url),
+        demo: demo.is_some(),
+        log_path: log::default_path(),
+    };
+    let result = eframe::run_native("PortForward", options, Box::new(|cc| Ok(Box::new(App::new(cc, start)))));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("portforward: cannot open the window: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }

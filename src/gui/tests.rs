@@ -1,0 +1,660 @@
+//! Headless UI tests: the real app, driven through what the user sees (labels, buttons,
+//! text), against the simulated gateway on 127.0.0.1. Discovery is unicast to the
+//! simulator's SSDP responder, so no multicast ever leaves a test.
+//!
+//! Waiting for a worker is bounded by frames, never by sleeping: `step_until` draws frames
+//! until the expected text appears and fails after a fixed number of them.
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use portforward::gateway::{DiscoveryOptions, GatewayOptions};
+use portforward::simulator::{Fault, SimConfig, SimMapping, SimulatedGateway};
+
+use super::{App, Start};
+
+/// Frames a test may draw while waiting for the simulator (each yields to the workers).
+const MAX_FRAMES: usize = 20_000;
+
+fn mapping(port: u16, protocol: &str, client: &str, description: &str, lease: u32) -> SimMapping {
+    SimMapping {
+        remote_host: String::new(),
+        external_port: port,
+        protocol: protocol.to_owned(),
+        internal_port: port,
+        internal_client: client.to_owned(),
+        enabled: true,
+        description: description.to_owned(),
+        lease_seconds: lease,
+    }
+}
+
+fn sim(config: SimConfig, mappings: &[SimMapping]) -> SimulatedGateway {
+    let sim = SimulatedGateway::start(config).expect("the simulator starts");
+    for m in mappings {
+        sim.insert(m.clone());
+    }
+    sim
+}
+
+fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOptions {
+    DiscoveryOptions {
+        timeout,
+        search_addr,
+        bind: Ipv4Addr::LOCALHOST,
+        gateway: GatewayOptions {
+            request_timeout: Duration::from_secs(20),
+        },
+    }
+}
+
+fn app(start: Start) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size([1280.0, 900.0])
+        .build_eframe(move |cc| App::new(cc, start))
+}
+
+/// The app connected to `sim` by URL, its table read.
+fn connected(sim: &SimulatedGateway) -> Harness<'static, App> {
+    let mut h = app(Start {
+        discovery: options(sim.ssdp_addr(), Duration::from_secs(1)),
+        gateway_url: Some(sim.description_url()),
+        demo: false,
+        log_path: None,
+    });
+    step_until(&mut h, "the table is read", |h| has_contains(h, "mappings"));
+    h
+}
+
+/// Draws frames until `done`, failing after MAX_FRAMES.
+fn step_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&Harness<'static, App>) -> bool) {
+    for _ in 0..MAX_FRAMES {
+        h.step();
+        if done(h) {
+            // One more frame so widgets that depend on the new state are laid out.
+            h.step();
+            return;
+        }
+        std::thread::yield_now();
+    }
+    panic!("gave up waiting for: {what}");
+}
+
+fn has(h: &Harness<'static, App>, label: &str) -> bool {
+    h.query_all_by_label(label).next().is_some()
+}
+
+fn has_contains(h: &Harness<'static, App>, label: &str) -> bool {
+    h.query_all_by_label_contains(label).next().is_some()
+}
+
+fn button_enabled(h: &Harness<'static, App>, label: &str) -> bool {
+    !h.get_by_role_and_label(Role::Button, label)
+        .accesskit_node()
+        .is_disabled()
+}
+
+fn y_of(h: &Harness<'static, App>, label: &str) -> f32 {
+    h.get_by_label(label).rect().min.y
+}
+
+/// The text field labelled `label` (table headers may carry the same words).
+fn field<'h>(h: &'h Harness<'static, App>, label: &'h str) -> egui_kittest::Node<'h> {
+    h.get_by_role_and_label(Role::TextInput, label)
+}
+
+fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
+    field(h, label).click();
+    h.step();
+    field(h, label).type_text(text);
+    h.step();
+}
+
+fn clear(h: &mut Harness<'static, App>, label: &str) {
+    field(h, label).click();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.key_press(egui::Key::Backspace);
+    h.step();
+}
+
+#[test]
+fn starts_at_once_then_finds_the_gateway_and_shows_its_table() {
+    let sim = sim(
+        SimConfig::default(),
+        &[
+            mapping(8080, "TCP", "127.0.0.1", "web server", 0),
+            mapping(27015, "UDP", "192.168.1.20", "game", 3600),
+        ],
+    );
+    let mut h = app(Start {
+        discovery: options(sim.ssdp_addr(), Duration::from_millis(700)),
+        gateway_url: None,
+        demo: false,
+        log_path: None,
+    });
+    h.step();
+    // Usable at once: discovery runs in the background with a visible spinner.
+    assert!(has_contains(&h, "Searching for UPnP gateways"));
+    assert!(has(&h, "Enable port"));
+    step_until(&mut h, "the table", |h| has(h, "web server"));
+    assert!(has(&h, "Simulated gateway"), "the gateway's name");
+    assert!(has(&h, "203.0.113.7"), "the external IP");
+    assert!(
+        h.query_all_by_label("127.0.0.1").count() >= 2,
+        "the local IP and a row's client"
+    );
+    assert!(has(&h, "(this computer)"), "mappings to this computer are marked");
+    assert!(has(&h, "permanent"), "lease 0 reads as permanent");
+    assert!(
+        has_contains(&h, "59m") || has(&h, "1h 00m 00s"),
+        "a finite lease of an hour"
+    );
+    assert!(has(&h, "game"));
+    assert!(
+        !has_contains(&h, "Forwards will not work from outside"),
+        "a public IP needs no warning"
+    );
+}
+
+#[test]
+fn warns_when_the_router_is_behind_another_nat() {
+    let sim = sim(
+        SimConfig {
+            external_ip: "100.64.3.4".to_owned(),
+            ..SimConfig::default()
+        },
+        &[],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the external IP", |h| has(h, "100.64.3.4"));
+    assert!(has_contains(&h, "Forwards will not work from outside"));
+}
+
+#[test]
+fn without_a_gateway_says_so_and_connects_by_url() {
+    // A socket that never answers: discovery hears nothing.
+    let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let mut h = app(Start {
+        discovery: options(silent.local_addr().unwrap(), Duration::from_millis(300)),
+        gateway_url: None,
+        demo: false,
+        log_path: None,
+    });
+    step_until(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    assert!(has_contains(&h, "No gateway: no UPnP gateway answered"));
+    assert!(!button_enabled(&h, "Connect"), "no URL yet");
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(8080, "TCP", "127.0.0.1", "web server", 0)],
+    );
+    type_into(&mut h, "Gateway URL", &sim.description_url());
+    h.get_by_role_and_label(Role::Button, "Connect").click();
+    step_until(&mut h, "the table", |h| has(h, "web server"));
+    assert!(has(&h, "Simulated gateway"));
+}
+
+#[test]
+fn retry_searches_again() {
+    let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let mut h = app(Start {
+        discovery: options(silent.local_addr().unwrap(), Duration::from_millis(200)),
+        gateway_url: None,
+        demo: false,
+        log_path: None,
+    });
+    step_until(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    h.get_by_label("Retry").click();
+    // The log tells the attempts apart: a second search, then a second failure.
+    let count = |h: &Harness<'static, App>, text: &str| h.query_all_by_label_contains(text).count();
+    step_until(&mut h, "the second search", |h| {
+        count(h, "→ searching for gateways") == 2
+    });
+    step_until(&mut h, "the second failure", |h| {
+        count(h, "✖ no UPnP gateway answered") == 2
+    });
+    assert!(has(&h, "Retry"));
+}
+
+#[test]
+fn enable_validates_as_you_type_and_reports_success_and_errors() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(5000, "TCP", "192.168.1.30", "other host", 0)],
+    );
+    let mut h = connected(&sim);
+    assert!(button_enabled(&h, "Enable port"), "every field is optional");
+
+    type_into(&mut h, "External port", "70000");
+    assert!(has(&h, "a port must be from 1 to 65535"));
+    assert!(!button_enabled(&h, "Enable port"), "invalid input cannot be sent");
+    clear(&mut h, "External port");
+    assert!(!has(&h, "a port must be from 1 to 65535"));
+
+    // Success: the message says where, and the table reloads with the new row.
+    type_into(&mut h, "External port", "18080");
+    type_into(&mut h, "Description", "from the window");
+    h.get_by_label("Enable port").click();
+    step_until(&mut h, "the enable result", |h| {
+        has_contains(h, "Forwarded 203.0.113.7:18080/TCP")
+    });
+    step_until(&mut h, "the new row", |h| has(h, "from the window"));
+    assert!(
+        sim.mappings()
+            .iter()
+            .any(|m| m.external_port == 18080 && m.description == "from the window")
+    );
+
+    // Error: the port is held by another host; the message says what to do.
+    clear(&mut h, "External port");
+    type_into(&mut h, "External port", "5000");
+    h.get_by_label("Enable port").click();
+    step_until(&mut h, "the conflict", |h| {
+        has_contains(h, "already forwarded to 192.168.1.30")
+    });
+    assert!(has_contains(&h, "choose another external port"));
+}
+
+#[test]
+fn disable_removes_one_mapping_and_undo_restores_it() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(5000, "TCP", "127.0.0.1", "to remove", 0)],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the row", |h| has(h, "to remove"));
+    h.get_by_role_and_label(Role::Button, "Disable").click();
+    h.step();
+    assert!(!button_enabled(&h, "Disable port"), "nothing to disable yet");
+    // Selecting the row pre-fills the form.
+    h.get_by_label("to remove").click();
+    h.step();
+    h.step();
+    assert_eq!(field(&h, "External port").value().as_deref(), Some("5000"));
+    h.get_by_label("Disable port").click();
+    step_until(&mut h, "the result", |h| has_contains(h, "Removed 5000/TCP"));
+    step_until(&mut h, "the reload", |h| !has(h, "to remove"));
+    assert!(sim.mappings().is_empty());
+
+    // Error: it is gone now; the message says so.
+    h.get_by_label("Disable port").click();
+    step_until(&mut h, "the error", |h| has_contains(h, "no such mapping"));
+
+    h.get_by_label("Undo: restore 1 mapping").click();
+    step_until(&mut h, "the undo", |h| has_contains(h, "Restored 1 of 1."));
+    step_until(&mut h, "the row back", |h| has(h, "to remove"));
+    assert_eq!(sim.mappings().len(), 1);
+}
+
+#[test]
+fn disable_all_previews_exactly_the_matching_rows_and_reports_per_row() {
+    let sim = sim(
+        SimConfig {
+            secure_mode: true,
+            ..SimConfig::default()
+        },
+        &[
+            mapping(6001, "UDP", "127.0.0.1", "game", 0),
+            mapping(6002, "UDP", "127.0.0.1", "game", 0),
+            mapping(6003, "UDP", "192.168.1.9", "game", 0),
+            mapping(6004, "TCP", "127.0.0.1", "gamer", 0),
+            mapping(6005, "TCP", "127.0.0.1", "web", 0),
+        ],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the rows", |h| has(h, "web"));
+    h.get_by_role_and_label(Role::Button, "Disable all").click();
+    h.step();
+    assert!(!button_enabled(&h, "Preview removal"), "no filter, no removal");
+    type_into(&mut h, "Description", "game");
+    h.get_by_label("Preview removal").click();
+    step_until(&mut h, "the confirmation", |h| has(h, "Remove 3 mappings"));
+    let listed: Vec<String> = h
+        .query_all_by_label_contains(" -> ")
+        .filter_map(|n| n.accesskit_node().value())
+        .collect();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    for port in ["6001/UDP", "6002/UDP", "6003/UDP"] {
+        assert!(listed.iter().any(|l| l.starts_with(port)), "{port} in {listed:?}");
+    }
+    h.get_by_label("Remove 3 mappings").click();
+    // Secure mode: the router refuses to remove another host's mapping; the rest go.
+    step_until(&mut h, "the report", |h| has_contains(h, "Removed 2 of 3."));
+    assert!(has_contains(&h, "Refused: 6003/UDP"));
+    let left: Vec<u16> = sim.mappings().iter().map(|m| m.external_port).collect();
+    assert_eq!(left, [6003, 6004, 6005]);
+}
+
+#[test]
+fn disable_all_cancel_removes_nothing() {
+    let sim = sim(SimConfig::default(), &[mapping(6001, "UDP", "127.0.0.1", "game", 0)]);
+    let mut h = connected(&sim);
+    h.get_by_role_and_label(Role::Button, "Disable all").click();
+    h.step();
+    h.get_by_role_and_label(Role::RadioButton, "UDP").click();
+    h.step();
+    h.get_by_label("Preview removal").click();
+    step_until(&mut h, "the confirmation", |h| has(h, "Remove 1 mapping"));
+    h.get_by_label("Cancel").click();
+    h.step();
+    h.step();
+    assert!(!has(&h, "Remove 1 mapping"));
+    assert_eq!(sim.mappings().len(), 1);
+}
+
+#[test]
+fn refresh_renews_the_last_enable_and_reports_errors() {
+    let sim = sim(SimConfig::default(), &[]);
+    let mut h = connected(&sim);
+    h.get_by_role_and_label(Role::Button, "Refresh").click();
+    h.step();
+    assert!(
+        !button_enabled(&h, "Refresh lease"),
+        "nothing enabled yet, no port given"
+    );
+    type_into(&mut h, "Lease (seconds)", "999999");
+    assert!(has_contains(&h, "a lease must be from 0"));
+    clear(&mut h, "Lease (seconds)");
+
+    h.get_by_role_and_label(Role::Button, "Enable").click();
+    h.step();
+    type_into(&mut h, "External port", "19000");
+    h.get_by_label("Enable port").click();
+    step_until(&mut h, "the enable", |h| has_contains(h, "Forwarded"));
+
+    h.get_by_role_and_label(Role::Button, "Refresh").click();
+    h.step();
+    assert!(button_enabled(&h, "Refresh lease"), "the last enable is the default");
+    h.get_by_label("Refresh lease").click();
+    step_until(&mut h, "the renewal", |h| has_contains(h, "Renewed 19000/TCP"));
+
+    // Error: the gateway breaks mid-reply; the message says what happened.
+    sim.set_faults(vec![Fault::CloseMidResponse]);
+    h.get_by_label("Refresh lease").click();
+    step_until(&mut h, "the error", |h| has_contains(h, "✖"));
+}
+
+#[test]
+fn headers_sort_and_reverse_and_the_filter_matches_any_column() {
+    let sim = sim(
+        SimConfig::default(),
+        &[
+            mapping(1000, "TCP", "192.168.1.5", "zulu", 0),
+            mapping(2000, "UDP", "192.168.1.6", "alpha", 0),
+            mapping(3000, "TCP", "192.168.1.7", "mike", 0),
+        ],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the rows", |h| has(h, "mike"));
+    // By external port (the default).
+    assert!(y_of(&h, "zulu") < y_of(&h, "alpha") && y_of(&h, "alpha") < y_of(&h, "mike"));
+    h.get_by_role_and_label(Role::Button, "Description").click();
+    h.step();
+    h.step();
+    assert!(y_of(&h, "alpha") < y_of(&h, "mike") && y_of(&h, "mike") < y_of(&h, "zulu"));
+    h.get_by_role_and_label(Role::Button, "Description").click();
+    h.step();
+    h.step();
+    assert!(y_of(&h, "zulu") < y_of(&h, "mike") && y_of(&h, "mike") < y_of(&h, "alpha"));
+
+    // Any column: an IP, a protocol.
+    type_into(&mut h, "Filter", "192.168.1.6");
+    assert!(has(&h, "alpha") && !has(&h, "zulu") && !has(&h, "mike"));
+    assert!(has(&h, "1 of 3 mappings match"));
+    clear(&mut h, "Filter");
+    type_into(&mut h, "Filter", "tcp");
+    assert!(has(&h, "zulu") && has(&h, "mike") && !has(&h, "alpha"));
+
+    // A reload keeps sort and filter.
+    sim.insert(mapping(4000, "TCP", "192.168.1.8", "bravo", 0));
+    h.key_press(egui::Key::F5);
+    step_until(&mut h, "the reloaded row", |h| has(h, "bravo"));
+    assert!(!has(&h, "alpha"));
+    assert!(y_of(&h, "zulu") < y_of(&h, "mike") && y_of(&h, "mike") < y_of(&h, "bravo"));
+}
+
+#[test]
+fn keyboard_focuses_the_filter_and_delete_asks_before_removing_the_selection() {
+    let sim = sim(
+        SimConfig::default(),
+        &[
+            mapping(7001, "TCP", "127.0.0.1", "one", 0),
+            mapping(7002, "TCP", "127.0.0.1", "two", 0),
+        ],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the rows", |h| has(h, "two"));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.step();
+    h.step();
+    assert!(field(&h, "Filter").is_focused());
+    h.key_press(egui::Key::Escape);
+    h.step();
+
+    h.get_by_label("one").click();
+    h.step();
+    h.get_by_label("two").click_modifiers(egui::Modifiers::COMMAND);
+    h.step();
+    assert!(has(&h, "· 2 selected"));
+    h.key_press(egui::Key::Delete);
+    h.step();
+    h.step();
+    assert!(has(&h, "Remove 2 mappings?"));
+    assert_eq!(sim.mappings().len(), 2, "nothing goes before the confirmation");
+    h.get_by_label("Remove 2 mappings").click();
+    step_until(&mut h, "the report", |h| has_contains(h, "Removed 2 of 2."));
+    assert!(sim.mappings().is_empty());
+}
+
+#[test]
+fn the_window_keeps_drawing_while_the_gateway_holds_a_request() {
+    let sim = sim(SimConfig::default(), &[]);
+    let mut h = connected(&sim);
+    let hold = sim.hold();
+    h.get_by_label("Enable port").click();
+    h.step();
+    h.step();
+    assert!(has(&h, "waiting for the router…"));
+    // Frames keep coming, each quickly, while the router has not answered.
+    for _ in 0..30 {
+        let started = Instant::now();
+        h.step();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "a frame waited on the network"
+        );
+    }
+    assert!(has(&h, "waiting for the router…"));
+    assert!(!button_enabled(&h, "Enable port"), "no double submit while in flight");
+    drop(hold);
+    step_until(&mut h, "the answer", |h| has_contains(h, "Forwarded"));
+    assert!(button_enabled(&h, "Enable port"));
+}
+
+#[test]
+fn ten_thousand_rows_draw_only_what_is_visible() {
+    let sim = sim(SimConfig::default(), &[]);
+    for i in 0..10_000u16 {
+        sim.insert(mapping(
+            10_000 + i,
+            if i % 2 == 0 { "TCP" } else { "UDP" },
+            "192.168.1.20",
+            &format!("app {i}"),
+            3600,
+        ));
+    }
+    let mut h = connected(&sim);
+    step_until(&mut h, "10,000 rows", |h| has(h, "10000 mappings"));
+    h.get_by_role_and_label(Role::Button, "Description").click();
+    h.step();
+    type_into(&mut h, "Filter", "app 1");
+    h.step();
+    let fastest = |h: &mut Harness<'static, App>| {
+        (0..30)
+            .map(|_| {
+                let started = Instant::now();
+                h.step();
+                started.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let many = fastest(&mut h);
+    assert!(has_contains(&h, "of 10000 mappings match"));
+    clear(&mut h, "Filter");
+    type_into(&mut h, "Filter", "app 9999");
+    step_until(&mut h, "one row", |h| has(h, "1 of 10000 mappings match"));
+    let one = fastest(&mut h);
+    eprintln!("frame with 10,000 rows (sorted, filtered to 1111): {many:?}; with 1 row shown: {one:?} (this build)");
+    // Only the visible rows are drawn and the order is cached: a screenful of rows costs a
+    // few times one row, not 10,000 times.
+    assert!(many < one * 6 + Duration::from_millis(5), "{many:?} vs {one:?}");
+}
+
+/// How long the window asked to sleep after the last frame (`ZERO` = it wants another at once).
+fn repaint_delay(h: &Harness<'static, App>) -> Duration {
+    h.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay
+}
+
+#[test]
+fn an_idle_window_sleeps_until_something_visibly_changes() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(8080, "TCP", "127.0.0.1", "web server", 0)],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the row and the header", |h| {
+        has(h, "web server") && has(h, "203.0.113.7")
+    });
+    // Nothing in flight, no finite lease: only the 30 s reload timer may wake it.
+    h.run_ok().expect("the window settles");
+    assert!(repaint_delay(&h) > Duration::from_secs(10), "{:?}", repaint_delay(&h));
+
+    // A finite lease on screen counts down: one frame a second, not a loop.
+    sim.insert(mapping(9090, "TCP", "127.0.0.1", "expiring", 600));
+    h.key_press(egui::Key::F5);
+    step_until(&mut h, "the new row", |h| has(h, "expiring"));
+    h.run_ok().expect("the window settles");
+    let delay = repaint_delay(&h);
+    assert!(delay > Duration::ZERO && delay <= Duration::from_secs(1), "{delay:?}");
+}
+
+#[test]
+fn the_context_menu_refreshes_a_row_and_copies_it() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(8081, "TCP", "127.0.0.1", "renew me", 120)],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the row", |h| has(h, "renew me"));
+    h.get_by_label("renew me").click_secondary();
+    h.step();
+    h.step();
+    assert!(has(&h, "Disable 1 mapping"), "the right-clicked row is the selection");
+    h.get_by_label("Copy row").click();
+    h.step();
+    let copied = h.output().platform_output.commands.iter().any(|c| {
+        matches!(c, egui::OutputCommand::CopyText(text) if text.starts_with("TCP\t8081\t127.0.0.1\t8081\trenew me"))
+    });
+    assert!(copied, "{:?}", h.output().platform_output.commands);
+    h.get_by_label("renew me").click_secondary();
+    h.step();
+    h.step();
+    h.get_by_label("Refresh lease").click();
+    step_until(&mut h, "the renewal", |h| has_contains(h, "Renewed 8081/TCP"));
+    let lease = sim
+        .mappings()
+        .iter()
+        .find(|m| m.external_port == 8081)
+        .unwrap()
+        .lease_seconds;
+    assert!(
+        lease > 3000,
+        "renewed with the default hour, not the 2 minutes left: {lease}"
+    );
+}
+
+#[test]
+fn settings_survive_a_restart() {
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+    use super::settings::{Column, Settings, Sort};
+    let mut storage = Memory::default();
+    assert_eq!(Settings::load(Some(&storage)), Settings::default(), "first run");
+    let settings = Settings {
+        sort: Sort {
+            column: Column::Lease,
+            ascending: false,
+        },
+        filter: "steam".to_owned(),
+        reload_secs: None,
+        last_gateway_url: Some("http://192.168.1.1:5000/rootDesc.xml".to_owned()),
+    };
+    settings.save(&mut storage);
+    assert_eq!(Settings::load(Some(&storage)), settings);
+}
+
+#[test]
+fn several_gateways_offer_a_chooser() {
+    let first = sim(
+        SimConfig {
+            friendly_name: "Upstairs router".to_owned(),
+            ..SimConfig::default()
+        },
+        &[mapping(1111, "TCP", "127.0.0.1", "upstairs app", 0)],
+    );
+    let second = sim(
+        SimConfig {
+            friendly_name: "Basement router".to_owned(),
+            ..SimConfig::default()
+        },
+        &[mapping(2222, "TCP", "127.0.0.1", "basement app", 0)],
+    );
+    // A unicast SSDP responder on 127.0.0.1 that answers for both simulated routers.
+    let responder = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let search_addr = responder.local_addr().unwrap();
+    let locations = [first.description_url(), second.description_url()];
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 2048];
+        let (_, from) = responder.recv_from(&mut buffer).unwrap();
+        for location in locations {
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nLOCATION: {location}\r\nUSN: uuid:{location}\r\n\r\n"
+            );
+            responder.send_to(answer.as_bytes(), from).unwrap();
+        }
+    });
+    let mut h = app(Start {
+        discovery: options(search_addr, Duration::from_millis(500)),
+        gateway_url: None,
+        demo: false,
+        log_path: None,
+    });
+    step_until(&mut h, "the chooser", |h| has_contains(h, "2 gateways answered"));
+    assert!(
+        !has(&h, "upstairs app") && !has(&h, "basement app"),
+        "nothing is picked for the user"
+    );
+    h.get_by_role_and_label(Role::ComboBox, "Router:").click();
+    h.step();
+    h.step();
+    h.get_by_label_contains("Basement router").click();
+    step_until(&mut h, "the basement table", |h| has(h, "basement app"));
+    assert!(!has(&h, "upstairs app"));
+}
