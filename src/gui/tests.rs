@@ -475,8 +475,8 @@ fn the_window_keeps_drawing_while_the_gateway_holds_a_request() {
     assert!(button_enabled(&h, "Enable port"));
 }
 
-#[test]
-fn ten_thousand_rows_draw_only_what_is_visible() {
+/// A window holding 10,000 mappings, sorted by description and filtered.
+fn ten_thousand_rows() -> (SimulatedGateway, Harness<'static, App>) {
     let sim = sim(SimConfig::default(), &[]);
     for i in 0..10_000u16 {
         sim.insert(mapping(
@@ -492,27 +492,43 @@ fn ten_thousand_rows_draw_only_what_is_visible() {
     h.get_by_role_and_label(Role::Button, "Description").click();
     h.step();
     type_into(&mut h, "Filter", "app 1");
-    h.step();
-    let fastest = |h: &mut Harness<'static, App>| {
-        (0..30)
+    step_until(&mut h, "the filter", |h| has_contains(h, "of 10000 mappings match"));
+    (sim, h)
+}
+
+#[test]
+fn ten_thousand_rows_draw_only_what_is_visible() {
+    let (_sim, h) = ten_thousand_rows();
+    assert!(has(&h, "1111 of 10000 mappings match"));
+    // Sorted by description: "app 1" comes first, then "app 10", "app 100", …
+    assert!(has(&h, "app 1") && has(&h, "app 10"));
+    let drawn = h.query_all_by_label_contains("app ").count();
+    assert!(drawn > 5 && drawn < 100, "{drawn} rows drawn of 1111 matching");
+}
+
+/// Frame time with 10,000 rows: a benchmark, not a test (it asserts nothing about time).
+/// `cargo test --release --bin portforward -- --ignored --nocapture bench_frame_time`
+#[test]
+#[ignore = "a benchmark: run with --ignored --nocapture"]
+fn bench_frame_time_ten_thousand_rows() {
+    let (_sim, mut h) = ten_thousand_rows();
+    let median = |h: &mut Harness<'static, App>| {
+        let mut times: Vec<Duration> = (0..200)
             .map(|_| {
                 let started = Instant::now();
                 h.step();
                 started.elapsed()
             })
-            .min()
-            .unwrap()
+            .collect();
+        times.sort();
+        times[times.len() / 2]
     };
-    let many = fastest(&mut h);
-    assert!(has_contains(&h, "of 10000 mappings match"));
+    let many = median(&mut h);
     clear(&mut h, "Filter");
     type_into(&mut h, "Filter", "app 9999");
     step_until(&mut h, "one row", |h| has(h, "1 of 10000 mappings match"));
-    let one = fastest(&mut h);
-    eprintln!("frame with 10,000 rows (sorted, filtered to 1111): {many:?}; with 1 row shown: {one:?} (this build)");
-    // Only the visible rows are drawn and the order is cached: a screenful of rows costs a
-    // few times one row, not 10,000 times.
-    assert!(many < one * 6 + Duration::from_millis(5), "{many:?} vs {one:?}");
+    let one = median(&mut h);
+    println!("frame-time: 10000 rows sorted+filtered to 1111: {many:?} median; filtered to 1 row: {one:?} median");
 }
 
 /// How long the window asked to sleep after the last frame (`ZERO` = it wants another at once).
