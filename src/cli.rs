@@ -14,6 +14,9 @@ use portforward::{
 };
 use serde_json::json;
 
+mod keep;
+mod owners;
+
 /// Manage your router's port forwards over UPnP IGD. Without a command, opens the window.
 #[derive(Debug, Parser)]
 #[command(name = "portforward", version, about)]
@@ -45,8 +48,13 @@ pub enum Command {
     Gateways,
     /// The router's external IP and this computer's local IP.
     Ip,
-    /// The router's whole port-mapping table.
-    List,
+    /// The router's whole port-mapping table, with who is behind each mapping (OWNER).
+    List {
+        /// Name other LAN hosts by reverse DNS too (sends queries to your DNS server); without
+        /// it, names come from the hosts file only.
+        #[arg(long)]
+        reverse_dns: bool,
+    },
     /// Forward a port. Every flag is optional: a free port, this computer, TCP, "PortForward", 1 h.
     Enable(MappingArgs),
     /// Remove one mapping.
@@ -62,6 +70,16 @@ pub enum Command {
     Refresh(MappingArgs),
     /// Remove every mapping matching ALL the given filters. Lists them and changes nothing without --yes.
     DisableAll(DisableAllArgs),
+    /// Forward a port (same flags as enable) and keep it: renew at half its lease, re-create it
+    /// if the router loses it, until Ctrl-C.
+    Keep {
+        /// The mapping.
+        #[command(flatten)]
+        mapping: MappingArgs,
+        /// Remove the mapping when stopped.
+        #[arg(long)]
+        remove_on_exit: bool,
+    },
 }
 
 /// The fields of a mapping, as flags.
@@ -108,6 +126,9 @@ pub struct DisableAllArgs {
     /// Without any filter: every mapping on the router, other programs' included.
     #[arg(long)]
     all: bool,
+    /// Only stale mappings: to this computer, on a port nothing here listens on.
+    #[arg(long)]
+    stale: bool,
     /// Really remove them (without it, only lists what would go).
     #[arg(long)]
     yes: bool,
@@ -199,7 +220,11 @@ fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
     match command {
         Command::Gateways => unreachable!("handled above"),
         Command::Ip => ip(args, &forwarder),
-        Command::List => list(args, &forwarder),
+        Command::List { reverse_dns } => list(args, &forwarder, *reverse_dns),
+        Command::Keep {
+            mapping,
+            remove_on_exit,
+        } => keep::run(args, &forwarder, &enable_request(mapping), *remove_on_exit),
         Command::Enable(m) => {
             let enabled = forwarder.enable(&enable_request(m))?;
             print_enabled(args, "forwarded", &enabled);
@@ -309,13 +334,23 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> {
+fn list(args: &Args, forwarder: &PortForwarder, reverse_dns: bool) -> Result<ExitCode, GatewayError> {
     let table = forwarder.get_all_mappings()?;
+    let owners = owners::owners_of(forwarder, &table.mappings, reverse_dns);
     if args.json {
-        let rows: Vec<_> = table.mappings.iter().map(mapping_json).collect();
+        let rows: Vec<_> = table
+            .mappings
+            .iter()
+            .zip(&owners)
+            .map(|(m, owner)| {
+                let mut row = mapping_json(m);
+                row["owner"] = json!(owner);
+                row
+            })
+            .collect();
         println!("{}", serde_json::Value::Array(rows));
     } else {
-        print_table(&table.mappings);
+        print_table(&table.mappings, Some(&owners));
     }
     for warning in &table.warnings {
         eprintln!("portforward: warning: {warning}");
@@ -333,29 +368,54 @@ fn mapping_json(m: &Mapping) -> serde_json::Value {
     })
 }
 
-fn print_table(mappings: &[Mapping]) {
+/// The table on stdout; with `owners`, an OWNER column after the internal port.
+fn print_table(mappings: &[Mapping], owners: Option<&[portforward::Owner]>) {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let owner_cells: Vec<String> = owners.map_or_else(Vec::new, |o| o.iter().map(owners::owner_cell).collect());
+    let width = owner_cells
+        .iter()
+        .map(|c| c.chars().count() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let owner_column = |cell: &str| {
+        if owners.is_some() {
+            format!("{cell:<width$} ")
+        } else {
+            String::new()
+        }
+    };
     let _ = writeln!(
         out,
-        "{:<5} {:>8}  {:<21} {:>8}  {:<12} {:<7} {:<15} DESCRIPTION",
-        "PROTO", "EXTERNAL", "INTERNAL CLIENT", "INTERNAL", "LEASE", "ENABLED", "REMOTE HOST"
+        "{:<5} {:>8}  {:<21} {:>8}  {}{:<12} {:<7} {:<15} DESCRIPTION",
+        "PROTO",
+        "EXTERNAL",
+        "INTERNAL CLIENT",
+        "INTERNAL",
+        owner_column("OWNER"),
+        "LEASE",
+        "ENABLED",
+        "REMOTE HOST"
     );
-    for m in mappings {
+    for (i, m) in mappings.iter().enumerate() {
         let _ = writeln!(
             out,
-            "{:<5} {:>8}  {:<21} {:>8}  {:<12} {:<7} {:<15} {}",
+            "{:<5} {:>8}  {:<21} {:>8}  {}{:<12} {:<7} {:<15} {}",
             m.protocol,
             m.external_port,
             m.internal_client,
             m.internal_port,
+            owner_column(owner_cells.get(i).map_or("", String::as_str)),
             m.lease.to_string(),
             if m.enabled { "yes" } else { "no" },
             if m.remote_host.is_empty() { "*" } else { &m.remote_host },
             m.description
         );
     }
-    println!(
+    // Through the same buffer, so the count comes after the rows.
+    let _ = writeln!(
+        out,
         "{} mapping{}",
         mappings.len(),
         if mappings.len() == 1 { "" } else { "s" }
@@ -397,14 +457,18 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
         description: d.description.clone(),
         everything: d.all,
     };
-    let chosen = forwarder.preview_disable_all(&filter)?;
+    let chosen = if d.stale {
+        owners::preview_stale(forwarder, &filter)?
+    } else {
+        forwarder.preview_disable_all(&filter)?
+    };
     if !d.yes {
         if args.json {
             let rows: Vec<_> = chosen.iter().map(mapping_json).collect();
             println!("{}", json!({ "would_remove": rows, "removed": [] }));
         } else {
             println!("would remove {} mapping(s); nothing was changed:", chosen.len());
-            print_table(&chosen);
+            print_table(&chosen, None);
             if !chosen.is_empty() {
                 println!("run again with --yes to remove them");
             }
