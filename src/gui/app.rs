@@ -20,6 +20,8 @@ use super::settings::{RELOAD_CHOICES, Settings, reload_label};
 use super::table::{Table, TableAction, plural};
 use super::tasks::{Kind, Outcome, Request, Task};
 
+mod keep_owner;
+
 /// How the app starts.
 pub struct Start {
     /// How to discover (and talk to) gateways.
@@ -84,6 +86,12 @@ pub struct App {
     next_reload: Option<Instant>,
     /// Which selection the forms were last pre-filled from.
     prefilled_generation: u64,
+    /// The owner lookup of the last reading of the table, on a worker.
+    owners: super::owners::OwnerLookup,
+    /// Renews the kept mappings on its own thread; `None` until a gateway is connected.
+    keep_alive: Option<super::keepalive::KeepAliveWorker>,
+    /// The mappings this window created, for removing them when it closes.
+    created: Vec<NewMapping>,
 }
 
 impl App {
@@ -123,6 +131,9 @@ impl App {
             table_error: None,
             next_reload: None,
             prefilled_generation: 0,
+            owners: Default::default(),
+            keep_alive: None,
+            created: Vec::new(),
         };
         match start.gateway_url {
             Some(url) => app.start_connect(&cc.egui_ctx, url),
@@ -174,6 +185,7 @@ impl App {
         self.settings.last_gateway_url = Some(url);
         self.table = Table::default();
         self.table.local_ip = Some(forwarder.local_ip());
+        self.start_keep_alive(ctx, &forwarder);
         self.header.external_ip = None;
         self.header.status = None;
         self.last_enable = None;
@@ -237,6 +249,7 @@ impl App {
                 }
                 self.log
                     .push(Level::Ok, format!("read {}", plural(table.mappings.len(), "mapping")));
+                self.after_table_read(ctx, &table.mappings);
                 self.table.load(table.mappings);
                 self.table_error = None;
             }
@@ -262,6 +275,7 @@ impl App {
                             }
                         );
                         self.log.push(Level::Ok, text.clone());
+                        self.note_created(&enabled.request);
                         self.last_enable = Some(enabled.request);
                         Feedback::ok(text)
                     }
@@ -275,6 +289,7 @@ impl App {
                         let text = format!("Removed {mapping}. Undo puts it back.");
                         self.log.push(Level::Ok, format!("removed {mapping}"));
                         self.forget_last_enable_if(&mapping);
+                        self.note_removed(&mapping);
                         self.undo.push(UndoBatch {
                             mappings: vec![mapping],
                         });
@@ -310,6 +325,7 @@ impl App {
                     .push(Level::Ok, format!("removed {}", plural(report.done.len(), "mapping")));
                 for mapping in &report.done {
                     self.forget_last_enable_if(mapping);
+                    self.note_removed(mapping);
                 }
                 let feedback = report_feedback(&report, "Removed");
                 if !report.done.is_empty() {
@@ -487,6 +503,7 @@ impl App {
                     ui.spinner();
                 }
             }
+            self.keep_owner_toolbar(ui);
         });
         if let Some(status) = &self.status {
             status.ui(ui);
@@ -605,6 +622,7 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.poll_tasks(&ctx);
+        self.poll_owners_and_keep_alive(&ctx);
         self.shortcuts(&ctx);
         self.reload_timer(&ctx);
 
@@ -652,6 +670,7 @@ impl eframe::App for App {
                     let request = self.refresh.request_for(&mapping);
                     self.spawn(&ctx, request);
                 }
+                TableAction::ToggleKeep(mapping) => self.toggle_keep(mapping),
             }
         }
         self.prefill_from_selection();
@@ -666,6 +685,10 @@ impl eframe::App for App {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         self.settings.save(storage);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.exit_cleanup();
     }
 }
 

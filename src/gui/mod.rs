@@ -4,7 +4,11 @@
 mod app;
 mod forms;
 mod header;
+#[cfg(test)]
+mod keep_owner_tests;
+mod keepalive;
 mod log;
+mod owners;
 mod settings;
 mod table;
 mod tasks;
