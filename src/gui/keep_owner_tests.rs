@@ -115,6 +115,7 @@ fn a_kept_mapping_is_renewed_and_recreated_after_the_router_reboots() {
         has_contains(h, "keep-alive: renewed 30001/TCP")
     });
     assert!(has(&h, "(kept alive)"));
+    assert!(has(&h, "keeping 1 mapping alive"), "the toolbar says so too");
     let lease = sim.mappings()[0].lease_seconds;
     assert!(lease > 3000, "renewed with the default hour: {lease}");
 

@@ -158,6 +158,13 @@ impl App {
                 from_form: false,
             });
         }
+        if !self.table.kept.is_empty() {
+            // The lease column marks them too, but it may be scrolled out of sight.
+            let mut kept: Vec<String> = self.table.kept.iter().map(ToString::to_string).collect();
+            kept.sort();
+            ui.weak(format!("keeping {} alive", plural(kept.len(), "mapping")))
+                .on_hover_text(kept.join("\n"));
+        }
         ui.menu_button("Options", |ui| {
             ui.checkbox(
                 &mut self.settings.remove_created_on_exit,
