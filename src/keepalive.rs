@@ -35,7 +35,9 @@ pub struct KeepAliveTimings {
     /// How often to check that a kept mapping is still on the router (a reboot may have
     /// lost it long before its renewal is due). Permanent mappings are only checked.
     pub check_every: Duration,
-    /// How soon to try again after the router failed to answer or refused.
+    /// How soon to try again after the router failed to answer or refused; each further
+    /// failure in a row doubles it, up to `check_every` (a router that keeps refusing is not
+    /// asked, nor the log filled, every few seconds).
     pub retry_after: Duration,
 }
 
@@ -124,6 +126,8 @@ struct Kept {
     renew_at: Option<Instant>,
     /// When presence is checked next.
     check_at: Instant,
+    /// Failures in a row, for the back-off.
+    failures: u32,
 }
 
 /// The keep-alive scheduler over a set of kept mappings.
@@ -150,6 +154,7 @@ impl KeepAlive {
             mapping,
             renew_at: Some(now),
             check_at: now,
+            failures: 0,
         });
     }
 
@@ -161,6 +166,7 @@ impl KeepAlive {
             mapping: enabled.request.clone(),
             renew_at: None,
             check_at: now,
+            failures: 0,
         };
         self.schedule(&mut kept, effective_lease(enabled), now);
         self.kept.push(kept);
@@ -230,17 +236,18 @@ impl KeepAlive {
                 Ok(_) => true,
                 Err(e) if e.upnp_code() == Some(UpnpCode::NoSuchEntry) => false,
                 Err(error) => {
-                    self.failed(index, now, due);
+                    let retry_in = self.failed(index, now, due);
                     events.push(KeepAliveEvent::Failed {
                         mapping,
                         error,
-                        retry_in: timings.retry_after,
+                        retry_in,
                     });
                     continue;
                 }
             };
             if present && due == Due::Check {
                 self.kept[index].check_at = now + timings.check_every;
+                self.kept[index].failures = 0;
                 continue;
             }
             // A mapping held by another host now is refused here with a message naming it.
@@ -257,11 +264,11 @@ impl KeepAlive {
                     });
                 }
                 Err(error) => {
-                    self.failed(index, now, Due::Renew);
+                    let retry_in = self.failed(index, now, Due::Renew);
                     events.push(KeepAliveEvent::Failed {
                         mapping,
                         error,
-                        retry_in: timings.retry_after,
+                        retry_in,
                     });
                 }
             }
@@ -275,16 +282,25 @@ impl KeepAlive {
             .duration()
             .map(|lease| now + (lease / 2).max(Duration::from_secs(1)));
         kept.check_at = now + self.timings.check_every;
+        kept.failures = 0;
     }
 
-    /// Puts off what failed until the retry time.
-    fn failed(&mut self, index: usize, now: Instant, due: Due) {
-        let retry = now + self.timings.retry_after;
+    /// Puts off what failed until the retry time, backing off; returns how long that is.
+    fn failed(&mut self, index: usize, now: Instant, due: Due) -> Duration {
         let kept = &mut self.kept[index];
+        let doublings = kept.failures.min(16);
+        kept.failures = kept.failures.saturating_add(1);
+        let wait = self
+            .timings
+            .retry_after
+            .saturating_mul(1 << doublings)
+            .min(self.timings.check_every.max(self.timings.retry_after));
+        let retry = now + wait;
         kept.check_at = retry;
         if due == Due::Renew {
             kept.renew_at = Some(retry);
         }
+        wait
     }
 }
 
@@ -482,8 +498,15 @@ mod tests {
         );
         assert!(keep.due(t2).is_empty());
         assert_eq!(keep.next_due(), Some(t2 + KeepAliveTimings::default().retry_after));
+        // Failing again waits twice as long.
+        let t3 = t2 + Duration::from_secs(10);
+        let events = keep.step(&forwarder, t3);
+        assert!(
+            matches!(events.as_slice(), [KeepAliveEvent::Failed { retry_in, .. }] if retry_in.as_secs() == 20),
+            "{events:?}"
+        );
         sim.restart(true);
-        let events = keep.step(&forwarder, t2 + Duration::from_secs(10));
+        let events = keep.step(&forwarder, t3 + Duration::from_secs(20));
         assert!(
             matches!(events.as_slice(), [KeepAliveEvent::Renewed { .. }]),
             "{events:?}"
