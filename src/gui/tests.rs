@@ -52,7 +52,10 @@ fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOptions {
 }
 
 fn app(start: Start) -> Harness<'static, App> {
+    // As App::new does for real (kittest's builder would override it): text from the router
+    // may hold characters no installed font has, drawn as boxes rather than a panic.
     Harness::builder()
+        .allow_missing_glyphs()
         .with_size([1280.0, 900.0])
         .build_eframe(move |cc| App::new(cc, start))
 }
@@ -673,4 +676,50 @@ fn several_gateways_offer_a_chooser() {
     h.get_by_label_contains("Basement router").click();
     step_until(&mut h, "the basement table", |h| has(h, "basement app"));
     assert!(!has(&h, "upstairs app"));
+}
+
+#[path = "../../tests/support/scenario.rs"]
+mod scenario;
+
+/// Every hostile- and quirky-gateway scenario of `tests/scenarios/`, through the window: it
+/// keeps drawing frames and ends up saying what happened (the error, or the table with what
+/// was odd about it).
+#[test]
+fn every_gateway_scenario_is_shown_to_the_user() {
+    let mut failures = Vec::new();
+    for s in scenario::Scenario::all() {
+        let sim = s.start_gateway();
+        let mut discovery = options(sim.ssdp_addr(), s.discovery_timeout());
+        discovery.gateway.request_timeout = s.request_timeout();
+        let mut h = app(Start {
+            discovery,
+            gateway_url: (s.run.action != "discover").then(|| sim.description_url()),
+            demo: false,
+            log_path: None,
+        });
+        let e = &s.expect;
+        let mut wanted: Vec<String> = Vec::new();
+        if e.error.is_some() {
+            wanted.extend(e.message.clone());
+        } else if let Some(n) = e.mappings {
+            wanted.push(super::table::plural(n, "mapping"));
+        }
+        wanted.extend(e.warning.clone());
+        wanted.extend(e.igd_version.clone());
+        let shown = |h: &Harness<'static, App>| wanted.iter().all(|w| has_contains(h, w));
+        let mut frames = 0;
+        while !shown(&h) && frames < MAX_FRAMES {
+            h.step();
+            frames += 1;
+            std::thread::yield_now();
+        }
+        if !shown(&h) {
+            failures.push(format!("{}: the window never showed {wanted:?}", s.name));
+        }
+        // The window is still drawing, whatever the gateway did.
+        h.step();
+        drop(h);
+        sim.kill();
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
