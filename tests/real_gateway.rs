@@ -687,3 +687,22 @@ fn the_daemon_dying_is_reported_and_survived() {
         run(&env.harness, &["start-daemon", "--clean"]);
     }
 }
+
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn the_lan_link_going_down_and_up_is_survived() {
+    let env = env();
+    let f = forwarder(&env);
+    let before = listed(&f).len();
+    let out = run(&env.harness, &["link", "down"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = f.get_all_mappings().unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+    let out = run(&env.harness, &["link", "up"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        listed(&f).len(),
+        before,
+        "the same forwarder reads the table once the link is back"
+    );
+}

@@ -723,3 +723,27 @@ fn every_gateway_scenario_is_shown_to_the_user() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn the_window_survives_the_router_dying_and_shows_the_table_again_when_it_is_back() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(7001, "TCP", "127.0.0.1", "survivor", 0)],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the row", |h| has(h, "survivor"));
+    sim.kill();
+    h.key_press(egui::Key::F5);
+    step_until(&mut h, "the error", |h| has_contains(h, "Could not read the table"));
+    assert!(has_contains(&h, "retry in a moment"), "the error says what to do");
+    assert!(
+        has(&h, "survivor"),
+        "the last table stays visible while the router is away"
+    );
+    sim.restart(true);
+    h.key_press(egui::Key::F5);
+    step_until(&mut h, "the table back", |h| {
+        !has_contains(h, "Could not read the table")
+    });
+    assert!(has(&h, "survivor"));
+}
