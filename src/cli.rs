@@ -14,6 +14,14 @@ use portforward::{
 };
 use serde_json::json;
 
+/// `println!` that ends quietly when stdout is closed (`portforward list | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// Manage your router's port forwards over UPnP IGD. Without a command, opens the window.
 #[derive(Debug, Parser)]
 #[command(name = "portforward", version, about)]
@@ -30,6 +38,9 @@ pub struct Args {
     /// Use the built-in simulated router (on 127.0.0.1) instead of a real one.
     #[arg(long, global = true)]
     pub demo: bool,
+    /// With --demo: pad the demo router's table to N mappings.
+    #[arg(long, global = true, value_name = "N", requires = "demo")]
+    pub demo_rows: Option<usize>,
     /// More log output on stderr (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -168,8 +179,10 @@ fn init_logging(verbose: u8) {
 /// The router to talk to: the demo, a URL, or the first that answers discovery.
 fn connect(args: &Args) -> Result<(PortForwarder, Option<SimulatedGateway>), GatewayError> {
     if args.demo {
-        let sim = SimulatedGateway::demo().map_err(|e| GatewayError::NoLocalAddress {
-            reason: format!("cannot start the demo router: {e}"),
+        let sim = SimulatedGateway::demo_with_rows(args.demo_rows.unwrap_or(0)).map_err(|e| {
+            GatewayError::NoLocalAddress {
+                reason: format!("cannot start the demo router: {e}"),
+            }
         })?;
         return Ok((
             PortForwarder::connect(&sim.description_url(), &GatewayOptions::default())?,
@@ -219,9 +232,9 @@ fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
         } => {
             let removed = forwarder.disable(Some(*external_port), Some(protocol.unwrap_or_default()))?;
             if args.json {
-                println!("{}", json!({ "removed": mapping_json(&removed) }));
+                outln!("{}", json!({ "removed": mapping_json(&removed) }));
             } else {
-                println!("removed {removed}");
+                outln!("removed {removed}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -265,11 +278,11 @@ fn gateways(args: &Args) -> Result<ExitCode, GatewayError> {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(list));
+        outln!("{}", serde_json::Value::Array(list));
     } else {
         for g in &found {
             let d = g.description();
-            println!(
+            outln!(
                 "{}  {}  {}  ({} {}, {})",
                 d.friendly_name,
                 d.igd_version,
@@ -288,7 +301,7 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
     let reachability = ExternalReachability::of(external);
     let local = forwarder.local_address();
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "external_ip": external, "local_ip": local.ip, "interface": local.interface,
@@ -296,8 +309,8 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
             })
         );
     } else {
-        println!("external {}", external.map_or("(none)".to_owned(), |ip| ip.to_string()));
-        println!(
+        outln!("external {}", external.map_or("(none)".to_owned(), |ip| ip.to_string()));
+        outln!(
             "local    {}{}",
             local.ip,
             local.interface.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()
@@ -313,7 +326,7 @@ fn list(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError
     let table = forwarder.get_all_mappings()?;
     if args.json {
         let rows: Vec<_> = table.mappings.iter().map(mapping_json).collect();
-        println!("{}", serde_json::Value::Array(rows));
+        outln!("{}", serde_json::Value::Array(rows));
     } else {
         print_table(&table.mappings);
     }
@@ -355,7 +368,8 @@ fn print_table(mappings: &[Mapping]) {
             m.description
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{} mapping{}",
         mappings.len(),
         if mappings.len() == 1 { "" } else { "s" }
@@ -365,7 +379,7 @@ fn print_table(mappings: &[Mapping]) {
 fn print_enabled(args: &Args, verb: &str, e: &Enabled) {
     let r = &e.request;
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "external_ip": e.external_ip, "external_port": r.external_port,
@@ -374,7 +388,7 @@ fn print_enabled(args: &Args, verb: &str, e: &Enabled) {
             })
         );
     } else {
-        println!(
+        outln!(
             "{verb} {}:{} -> {}:{} {} \"{}\" (lease {})",
             e.external_ip
                 .map_or("(no external address)".to_owned(), |ip| ip.to_string()),
@@ -401,12 +415,12 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
     if !d.yes {
         if args.json {
             let rows: Vec<_> = chosen.iter().map(mapping_json).collect();
-            println!("{}", json!({ "would_remove": rows, "removed": [] }));
+            outln!("{}", json!({ "would_remove": rows, "removed": [] }));
         } else {
-            println!("would remove {} mapping(s); nothing was changed:", chosen.len());
+            outln!("would remove {} mapping(s); nothing was changed:", chosen.len());
             print_table(&chosen);
             if !chosen.is_empty() {
-                println!("run again with --yes to remove them");
+                outln!("run again with --yes to remove them");
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -418,7 +432,7 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
             .iter()
             .map(|(m, why)| json!({ "mapping": mapping_json(m), "error": why }))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "removed": report.done.iter().map(mapping_json).collect::<Vec<_>>(),
@@ -428,15 +442,15 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
         );
     } else {
         for m in &report.done {
-            println!("removed {m}");
+            outln!("removed {m}");
         }
         for (m, why) in &report.failed {
-            println!("FAILED  {m}: {why}");
+            outln!("FAILED  {m}: {why}");
         }
         for m in &report.not_attempted {
-            println!("skipped {m}: the gateway stopped answering");
+            outln!("skipped {m}: the gateway stopped answering");
         }
-        println!(
+        outln!(
             "{} removed, {} failed, {} not attempted",
             report.done.len(),
             report.failed.len(),
