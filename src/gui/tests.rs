@@ -747,3 +747,64 @@ fn the_window_survives_the_router_dying_and_shows_the_table_again_when_it_is_bac
     });
     assert!(has(&h, "survivor"));
 }
+
+/// The window's half of `docs/bad-input.md`: each invalid value, typed into its field of the
+/// Enable form, shows the reason and keeps the button disabled; nothing reaches the router.
+#[test]
+fn every_invalid_value_is_refused_next_to_its_field() {
+    let sim = sim(SimConfig::default(), &[]);
+    let mut h = connected(&sim);
+    let long = "x".repeat(256);
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("External port", &["0", "65536", "70000", "-1", "abc", "80.5"], "a port"),
+        ("Internal port", &["0", "65536", "70000", "-1", "abc"], "a port"),
+        (
+            "Internal IP",
+            &[
+                "300.1.1.1",
+                "::1",
+                "fe80::1",
+                "abc",
+                "0.0.0.0",
+                "255.255.255.255",
+                "224.0.0.1",
+            ],
+            "",
+        ),
+        (
+            "Description",
+            &[long.as_str()],
+            "a description may be at most 255 bytes",
+        ),
+        ("Lease (seconds)", &["604801", "-1", "1e3", "abc"], "a lease"),
+    ];
+    for (label, values, reason) in cases {
+        for value in *values {
+            type_into(&mut h, label, value);
+            h.step();
+            let expected = match *label {
+                "Internal IP" => portforward::parse_internal_ip("internal ip", value).unwrap_err().reason,
+                _ => reason.to_string(),
+            };
+            assert!(
+                has_contains(&h, &expected),
+                "{label} = {value:?}: no {expected:?} shown"
+            );
+            assert!(
+                !button_enabled(&h, "Enable port"),
+                "{label} = {value:?} left the button enabled"
+            );
+            clear(&mut h, label);
+        }
+    }
+    h.step();
+    assert!(
+        button_enabled(&h, "Enable port"),
+        "all fields empty again: automatic choices"
+    );
+    assert!(
+        !sim.actions().iter().any(|a| a.starts_with("Add")),
+        "the router saw {:?}",
+        sim.actions()
+    );
+}
