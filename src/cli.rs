@@ -14,6 +14,15 @@ use portforward::{
 };
 use serde_json::json;
 
+/// `println!` that ends quietly when stdout is closed (`portforward list | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+// After the macro, so that they can use it.
 mod keep;
 mod owners;
 
@@ -33,6 +42,9 @@ pub struct Args {
     /// Use the built-in simulated router (on 127.0.0.1) instead of a real one.
     #[arg(long, global = true)]
     pub demo: bool,
+    /// With --demo: pad the demo router's table to N mappings.
+    #[arg(long, global = true, value_name = "N", requires = "demo")]
+    pub demo_rows: Option<usize>,
     /// More log output on stderr (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -189,8 +201,10 @@ fn init_logging(verbose: u8) {
 /// The router to talk to: the demo, a URL, or the first that answers discovery.
 fn connect(args: &Args) -> Result<(PortForwarder, Option<SimulatedGateway>), GatewayError> {
     if args.demo {
-        let sim = SimulatedGateway::demo().map_err(|e| GatewayError::NoLocalAddress {
-            reason: format!("cannot start the demo router: {e}"),
+        let sim = SimulatedGateway::demo_with_rows(args.demo_rows.unwrap_or(0)).map_err(|e| {
+            GatewayError::NoLocalAddress {
+                reason: format!("cannot start the demo router: {e}"),
+            }
         })?;
         return Ok((
             PortForwarder::connect(&sim.description_url(), &GatewayOptions::default())?,
@@ -244,9 +258,9 @@ fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
         } => {
             let removed = forwarder.disable(Some(*external_port), Some(protocol.unwrap_or_default()))?;
             if args.json {
-                println!("{}", json!({ "removed": mapping_json(&removed) }));
+                outln!("{}", json!({ "removed": mapping_json(&removed) }));
             } else {
-                println!("removed {removed}");
+                outln!("removed {removed}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -290,11 +304,11 @@ fn gateways(args: &Args) -> Result<ExitCode, GatewayError> {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(list));
+        outln!("{}", serde_json::Value::Array(list));
     } else {
         for g in &found {
             let d = g.description();
-            println!(
+            outln!(
                 "{}  {}  {}  ({} {}, {})",
                 d.friendly_name,
                 d.igd_version,
@@ -313,7 +327,7 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
     let reachability = ExternalReachability::of(external);
     let local = forwarder.local_address();
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "external_ip": external, "local_ip": local.ip, "interface": local.interface,
@@ -321,8 +335,8 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
             })
         );
     } else {
-        println!("external {}", external.map_or("(none)".to_owned(), |ip| ip.to_string()));
-        println!(
+        outln!("external {}", external.map_or("(none)".to_owned(), |ip| ip.to_string()));
+        outln!(
             "local    {}{}",
             local.ip,
             local.interface.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()
@@ -348,7 +362,7 @@ fn list(args: &Args, forwarder: &PortForwarder, reverse_dns: bool) -> Result<Exi
                 row
             })
             .collect();
-        println!("{}", serde_json::Value::Array(rows));
+        outln!("{}", serde_json::Value::Array(rows));
     } else {
         print_table(&table.mappings, Some(&owners));
     }
@@ -413,7 +427,6 @@ fn print_table(mappings: &[Mapping], owners: Option<&[portforward::Owner]>) {
             m.description
         );
     }
-    // Through the same buffer, so the count comes after the rows.
     let _ = writeln!(
         out,
         "{} mapping{}",
@@ -425,7 +438,7 @@ fn print_table(mappings: &[Mapping], owners: Option<&[portforward::Owner]>) {
 fn print_enabled(args: &Args, verb: &str, e: &Enabled) {
     let r = &e.request;
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "external_ip": e.external_ip, "external_port": r.external_port,
@@ -434,7 +447,7 @@ fn print_enabled(args: &Args, verb: &str, e: &Enabled) {
             })
         );
     } else {
-        println!(
+        outln!(
             "{verb} {}:{} -> {}:{} {} \"{}\" (lease {})",
             e.external_ip
                 .map_or("(no external address)".to_owned(), |ip| ip.to_string()),
@@ -465,12 +478,12 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
     if !d.yes {
         if args.json {
             let rows: Vec<_> = chosen.iter().map(mapping_json).collect();
-            println!("{}", json!({ "would_remove": rows, "removed": [] }));
+            outln!("{}", json!({ "would_remove": rows, "removed": [] }));
         } else {
-            println!("would remove {} mapping(s); nothing was changed:", chosen.len());
+            outln!("would remove {} mapping(s); nothing was changed:", chosen.len());
             print_table(&chosen, None);
             if !chosen.is_empty() {
-                println!("run again with --yes to remove them");
+                outln!("run again with --yes to remove them");
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -482,7 +495,7 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
             .iter()
             .map(|(m, why)| json!({ "mapping": mapping_json(m), "error": why }))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "removed": report.done.iter().map(mapping_json).collect::<Vec<_>>(),
@@ -492,15 +505,15 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
         );
     } else {
         for m in &report.done {
-            println!("removed {m}");
+            outln!("removed {m}");
         }
         for (m, why) in &report.failed {
-            println!("FAILED  {m}: {why}");
+            outln!("FAILED  {m}: {why}");
         }
         for m in &report.not_attempted {
-            println!("skipped {m}: the gateway stopped answering");
+            outln!("skipped {m}: the gateway stopped answering");
         }
-        println!(
+        outln!(
             "{} removed, {} failed, {} not attempted",
             report.done.len(),
             report.failed.len(),

@@ -841,3 +841,22 @@ fn keep_alive_recreates_a_mapping_after_the_router_reboots() {
     assert!(has(&f, 48003, Protocol::Tcp).is_none(), "--remove-on-exit removed it");
     clean_range(&env, &f, 48000..=48010);
 }
+
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn the_lan_link_going_down_and_up_is_survived() {
+    let env = env();
+    let f = forwarder(&env);
+    let before = listed(&f).len();
+    let out = run(&env.harness, &["link", "down"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = f.get_all_mappings().unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+    let out = run(&env.harness, &["link", "up"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        listed(&f).len(),
+        before,
+        "the same forwarder reads the table once the link is back"
+    );
+}

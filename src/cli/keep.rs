@@ -29,7 +29,7 @@ pub fn run(
     let enabled = forwarder.enable(request)?;
     super::print_enabled(args, "forwarded", &enabled);
     if !json {
-        println!(
+        outln!(
             "keeping it alive until Ctrl-C{}",
             if remove_on_exit { "; it is removed then" } else { "" }
         );
@@ -50,7 +50,7 @@ pub fn run(
     }
     if !remove_on_exit {
         if !json {
-            println!("stopped; the mapping stays until its lease runs out");
+            outln!("stopped; the mapping stays until its lease runs out");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -60,10 +60,10 @@ pub fn run(
     }
     if json {
         let removed: Vec<_> = report.done.iter().map(super::mapping_json).collect();
-        println!("{}", json!({ "event": "stopped", "removed": removed }));
+        outln!("{}", json!({ "event": "stopped", "removed": removed }));
     } else {
         for mapping in &report.done {
-            println!("stopped; removed {mapping}");
+            outln!("stopped; removed {mapping}");
         }
     }
     Ok(if report.is_complete() {
@@ -75,7 +75,7 @@ pub fn run(
 
 fn print_event(json: bool, event: &KeepAliveEvent) {
     if !json {
-        println!("{event}");
+        outln!("{event}");
         return;
     }
     let m = event.mapping();
@@ -93,5 +93,5 @@ fn print_event(json: bool, event: &KeepAliveEvent) {
     if let (Some(line), serde_json::Value::Object(fields)) = (line.as_object_mut(), fields) {
         line.extend(fields);
     }
-    println!("{line}");
+    outln!("{line}");
 }

@@ -82,6 +82,8 @@ pub struct App {
     status: Option<Feedback>,
     /// The table's last read failure.
     table_error: Option<String>,
+    /// What the last reading of the table noticed (a truncated walk, a fallback, …).
+    table_warnings: Vec<String>,
     /// When the table is next reloaded by the timer.
     next_reload: Option<Instant>,
     /// Which selection the forms were last pre-filled from.
@@ -97,6 +99,9 @@ pub struct App {
 impl App {
     /// Builds the app and starts discovery (or connecting) at once, in the background.
     pub fn new(cc: &eframe::CreationContext<'_>, start: Start) -> App {
+        // Descriptions come from the router and may hold any character: one no installed font
+        // can draw is shown as a box, never a crash.
+        cc.egui_ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
         let settings = Settings::load(cc.storage);
         let mut app = App {
             header: Header {
@@ -129,6 +134,7 @@ impl App {
             restoring: None,
             status: None,
             table_error: None,
+            table_warnings: Vec::new(),
             next_reload: None,
             prefilled_generation: 0,
             owners: Default::default(),
@@ -252,6 +258,7 @@ impl App {
                 self.after_table_read(ctx, &table.mappings);
                 self.table.load(table.mappings);
                 self.table_error = None;
+                self.table_warnings = table.warnings;
             }
             Outcome::Table(Err(err)) => {
                 self.log.push(Level::Error, format!("reading the table: {err}"));
@@ -513,6 +520,9 @@ impl App {
                 ui.visuals().error_fg_color,
                 format!("✖ Could not read the table: {err}"),
             );
+        }
+        for warning in &self.table_warnings {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {warning}"));
         }
     }
 
