@@ -175,7 +175,6 @@ fn parse_timeout(s: &str) -> Result<Duration, InputError> {
 
 /// Runs a subcommand and reports failure on stderr.
 pub fn run(args: Args) -> ExitCode {
-    init_logging(args.verbose);
     match execute(&args) {
         Ok(code) => code,
         Err(err) => {
@@ -185,7 +184,8 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// Log to stderr: warnings by default, more with -v/-vv, or as RUST_LOG says.
+pub fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
         1 => "info",

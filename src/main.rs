@@ -9,6 +9,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
+    cli::init_logging(args.verbose);
     match args.command {
         None => gui::run(gui::Launch {
             gateway_url: args.gateway,

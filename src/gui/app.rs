@@ -84,6 +84,8 @@ pub struct App {
     table_error: Option<String>,
     /// What the last reading of the table noticed (a truncated walk, a fallback, …).
     table_warnings: Vec<String>,
+    /// Whether the first frame was logged.
+    first_frame_drawn: bool,
     /// When the table is next reloaded by the timer.
     next_reload: Option<Instant>,
     /// Which selection the forms were last pre-filled from.
@@ -135,6 +137,7 @@ impl App {
             status: None,
             table_error: None,
             table_warnings: Vec::new(),
+            first_frame_drawn: false,
             next_reload: None,
             prefilled_generation: 0,
             owners: Default::default(),
@@ -630,6 +633,14 @@ impl App {
 
 impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        if !self.first_frame_drawn {
+            // For measuring cold start (tests/real-gateway/bench-window.sh reads it with -v).
+            let unix_micros = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros());
+            tracing::info!(unix_micros, "first frame");
+            self.first_frame_drawn = true;
+        }
         let ctx = ui.ctx().clone();
         self.poll_tasks(&ctx);
         self.poll_owners_and_keep_alive(&ctx);
