@@ -381,34 +381,7 @@ impl Gateway {
             }
             other => other?,
         };
-        let listing = out.get("NewPortListing");
-        if listing.is_empty() {
-            return Ok(Vec::new());
-        }
-        let malformed = |reason: String| GatewayError::Malformed {
-            action: ACTION.to_owned(),
-            reason,
-        };
-        let doc = xml::parse(listing).map_err(malformed)?;
-        let mappings: Vec<Mapping> = doc
-            .root_element()
-            .descendants()
-            .filter(|n| n.is_element() && n.tag_name().name() == "PortMappingEntry")
-            .map(|entry| {
-                let fields: HashMap<&str, &str> = entry
-                    .children()
-                    .filter(|c| c.is_element())
-                    .map(|c| (c.tag_name().name(), c.text().unwrap_or("").trim()))
-                    .collect();
-                mapping_from(
-                    ACTION,
-                    &|name| fields.get(name).map(|v| (*v).to_owned()),
-                    "NewDescription",
-                    "NewLeaseTime",
-                )
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(mappings)
+        parse_port_listing(out.get("NewPortListing"))
     }
 
     /// GetStatusInfo.
@@ -444,6 +417,39 @@ impl Gateway {
 
 fn out_field(out: &Outputs, name: &str) -> Option<String> {
     out.has(name).then(|| out.get(name).to_owned())
+}
+
+/// Reads the PortMappingList document of a GetListOfPortMappings reply (its NewPortListing);
+/// an empty listing is an empty list.
+pub(crate) fn parse_port_listing(listing: &str) -> Result<Vec<Mapping>, GatewayError> {
+    const ACTION: &str = "GetListOfPortMappings";
+    if listing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let malformed = |reason: String| GatewayError::Malformed {
+        action: ACTION.to_owned(),
+        reason,
+    };
+    let doc = xml::parse(listing).map_err(malformed)?;
+    let mappings: Vec<Mapping> = doc
+        .root_element()
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "PortMappingEntry")
+        .map(|entry| {
+            let fields: HashMap<&str, &str> = entry
+                .children()
+                .filter(|c| c.is_element())
+                .map(|c| (c.tag_name().name(), c.text().unwrap_or("").trim()))
+                .collect();
+            mapping_from(
+                ACTION,
+                &|name| fields.get(name).map(|v| (*v).to_owned()),
+                "NewDescription",
+                "NewLeaseTime",
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(mappings)
 }
 
 /// Builds a mapping from a router's fields (names differ between the list and the entry calls).
