@@ -74,3 +74,70 @@ pub fn soap_reply(status: u16, body: &[u8]) -> bool {
 pub fn port_listing(listing: &[u8]) -> bool {
     gateway::parse_port_listing(&text(listing)).is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// The files of `fuzz/<kind>/<target>/`, by name.
+    fn inputs(kind: &str, target: &str) -> Vec<(String, Vec<u8>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz")
+            .join(kind)
+            .join(target);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<_> = entries
+            .map(|e| {
+                let path = e.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&path).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn the_realistic_seeds_are_accepted() {
+        let seeds = inputs("seeds", "ssdp_answer");
+        assert!(seeds.len() >= 4);
+        for (name, data) in &seeds {
+            assert_eq!(ssdp_answer(data), !name.contains("ipv6"), "{name}");
+        }
+        for (name, data) in &inputs("seeds", "device_description") {
+            assert_eq!(device_description(data), name.starts_with("rootDesc"), "{name}");
+            assert_eq!(scpd(data), name.starts_with("scpd"), "{name}");
+        }
+        for (name, data) in &inputs("seeds", "soap_reply") {
+            let answer = !(name.starts_with("fault") || name.contains("malformed") || name.contains("laughs"));
+            assert_eq!(soap_reply(200, data), answer && !name.ends_with(".html"), "{name}");
+            assert_eq!(soap_reply(500, data), answer && !name.ends_with(".html"), "{name}");
+        }
+        for (name, data) in &inputs("seeds", "port_listing") {
+            assert!(port_listing(data), "{name}");
+        }
+    }
+
+    /// Every input a fuzzer once crashed on (fuzz/regressions/) runs cleanly now.
+    #[test]
+    fn the_fuzz_regressions_run_cleanly() {
+        for (_, data) in inputs("regressions", "ssdp_answer") {
+            ssdp_answer(&data);
+        }
+        for (_, data) in inputs("regressions", "device_description") {
+            device_description(&data);
+            scpd(&data);
+        }
+        for (_, data) in inputs("regressions", "soap_reply") {
+            soap_reply(200, &data);
+            soap_reply(500, &data);
+        }
+        for (_, data) in inputs("regressions", "port_listing") {
+            port_listing(&data);
+        }
+    }
+}
