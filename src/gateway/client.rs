@@ -546,3 +546,31 @@ fn from_igd(action: &'static str, url: &str, err: igd_next::RequestError) -> Gat
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_is_read_and_an_empty_one_is_no_mappings() {
+        let listing = include_str!("../../fuzz/seeds/port_listing/listing-tcp-page.xml");
+        let mappings = parse_port_listing(listing).unwrap();
+        assert_eq!(mappings.len(), 2);
+        assert_eq!(mappings[0].remote_host, "198.51.100.23");
+        assert!(!mappings[1].enabled);
+        assert!(parse_port_listing("").unwrap().is_empty());
+        assert!(matches!(parse_port_listing("<a>"), Err(GatewayError::Malformed { .. })));
+    }
+
+    /// Fuzzing regression: 3,000 namespaces in scope, copied (with a quadratic duplicate
+    /// check) for each of 6,000 elements that declare one more, kept roxmltree busy for more
+    /// than 5 minutes; the document is refused before parsing.
+    #[test]
+    fn fuzz_regression_namespaces_in_scope_are_refused() {
+        let listing = include_str!("../../fuzz/regressions/port_listing/namespaces-in-scope.xml");
+        match parse_port_listing(listing) {
+            Err(GatewayError::Malformed { reason, .. }) => assert!(reason.contains("namespace"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
