@@ -11,13 +11,19 @@
 #
 # Needs `cargo install cargo-fuzz`. cargo-fuzz passes nightly-only flags (-Zsanitizer=...,
 # -Cpasses=sancov-module, ...); this machine has only a stable toolchain, which accepts
-# them with RUSTC_BOOTSTRAP=1, so the script sets it. AddressSanitizer (cargo-fuzz's
-# default) works that way; it is also what makes -malloc_limit_mb work (libFuzzer's malloc
-# hooks come from the sanitizer runtime). FUZZ_SANITIZER=none builds without it, about
-# twice as fast per input but with no allocation limit (the RSS limit still applies).
+# them with RUSTC_BOOTSTRAP=1, so the script sets it (by hand:
+# `RUSTC_BOOTSTRAP=1 cargo fuzz run ssdp_answer -- -max_total_time=60`). AddressSanitizer,
+# cargo-fuzz's default, works that way, and is what makes -malloc_limit_mb work (libFuzzer's
+# malloc hooks come from the sanitizer runtime). FUZZ_SANITIZER=none builds without it:
+# no allocation limit then (the RSS limit still applies).
 #
 # Environment: FUZZ_TARGETS="a b" runs only those; FUZZ_SANITIZER (default address).
 # The first build compiles the whole dependency tree instrumented: about 15 min on 2 cores.
+#
+# Seeds are the simulator's miniupnpd-like documents (src/simulator) and a few hand-made
+# router variants; the unit test fuzzing::tests checks the realistic ones are accepted.
+# After a crash: fix the parser, copy the input to fuzz/regressions/<target>/ (replayed by
+# this script and by fuzzing::tests) and add a #[test] with it next to the parser.
 set -uo pipefail
 
 SECONDS_EACH=${1:-60}
