@@ -38,6 +38,8 @@
 mod error;
 mod filter;
 mod forwarder;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateway;
 mod keepalive;
 mod local;

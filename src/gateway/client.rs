@@ -381,34 +381,7 @@ impl Gateway {
             }
             other => other?,
         };
-        let listing = out.get("NewPortListing");
-        if listing.is_empty() {
-            return Ok(Vec::new());
-        }
-        let malformed = |reason: String| GatewayError::Malformed {
-            action: ACTION.to_owned(),
-            reason,
-        };
-        let doc = xml::parse(listing).map_err(malformed)?;
-        let mappings: Vec<Mapping> = doc
-            .root_element()
-            .descendants()
-            .filter(|n| n.is_element() && n.tag_name().name() == "PortMappingEntry")
-            .map(|entry| {
-                let fields: HashMap<&str, &str> = entry
-                    .children()
-                    .filter(|c| c.is_element())
-                    .map(|c| (c.tag_name().name(), c.text().unwrap_or("").trim()))
-                    .collect();
-                mapping_from(
-                    ACTION,
-                    &|name| fields.get(name).map(|v| (*v).to_owned()),
-                    "NewDescription",
-                    "NewLeaseTime",
-                )
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(mappings)
+        parse_port_listing(out.get("NewPortListing"))
     }
 
     /// GetStatusInfo.
@@ -444,6 +417,39 @@ impl Gateway {
 
 fn out_field(out: &Outputs, name: &str) -> Option<String> {
     out.has(name).then(|| out.get(name).to_owned())
+}
+
+/// Reads the PortMappingList document of a GetListOfPortMappings reply (its NewPortListing);
+/// an empty listing is an empty list.
+pub(crate) fn parse_port_listing(listing: &str) -> Result<Vec<Mapping>, GatewayError> {
+    const ACTION: &str = "GetListOfPortMappings";
+    if listing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let malformed = |reason: String| GatewayError::Malformed {
+        action: ACTION.to_owned(),
+        reason,
+    };
+    let doc = xml::parse(listing).map_err(malformed)?;
+    let mappings: Vec<Mapping> = doc
+        .root_element()
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "PortMappingEntry")
+        .map(|entry| {
+            let fields: HashMap<&str, &str> = entry
+                .children()
+                .filter(|c| c.is_element())
+                .map(|c| (c.tag_name().name(), c.text().unwrap_or("").trim()))
+                .collect();
+            mapping_from(
+                ACTION,
+                &|name| fields.get(name).map(|v| (*v).to_owned()),
+                "NewDescription",
+                "NewLeaseTime",
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(mappings)
 }
 
 /// Builds a mapping from a router's fields (names differ between the list and the entry calls).
@@ -537,6 +543,34 @@ fn from_igd(action: &'static str, url: &str, err: igd_next::RequestError) -> Gat
                 source = err.source();
             }
             unreachable(HttpFailure::Refused(other.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_is_read_and_an_empty_one_is_no_mappings() {
+        let listing = include_str!("../../fuzz/seeds/port_listing/listing-tcp-page.xml");
+        let mappings = parse_port_listing(listing).unwrap();
+        assert_eq!(mappings.len(), 2);
+        assert_eq!(mappings[0].remote_host, "198.51.100.23");
+        assert!(!mappings[1].enabled);
+        assert!(parse_port_listing("").unwrap().is_empty());
+        assert!(matches!(parse_port_listing("<a>"), Err(GatewayError::Malformed { .. })));
+    }
+
+    /// Fuzzing regression: 3,000 namespaces in scope, copied (with a quadratic duplicate
+    /// check) for each of 6,000 elements that declare one more, kept roxmltree busy for more
+    /// than 5 minutes; the document is refused before parsing.
+    #[test]
+    fn fuzz_regression_namespaces_in_scope_are_refused() {
+        let listing = include_str!("../../fuzz/regressions/port_listing/namespaces-in-scope.xml");
+        match parse_port_listing(listing) {
+            Err(GatewayError::Malformed { reason, .. }) => assert!(reason.contains("namespace"), "{reason}"),
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -260,4 +260,15 @@ mod tests {
         assert_eq!(actions["DeletePortMapping"], vec!["NewRemoteHost", "NewExternalPort"]);
         assert!(actions["GetStatusInfo"].is_empty());
     }
+
+    /// Fuzzing regression: 8,000 namespace declarations on the root took roxmltree seconds
+    /// (quadratic duplicate checks); they are refused before parsing.
+    #[test]
+    fn fuzz_regression_thousands_of_namespaces_are_refused() {
+        let text = include_str!("../../fuzz/regressions/device_description/many-namespaces.xml");
+        let loc = Url::parse("http://192.168.1.1:5000/rootDesc.xml").unwrap();
+        let reason = parse_device_description(text, &loc).unwrap_err();
+        assert!(reason.contains("attributes"), "{reason}");
+        assert!(parse_scpd(text).is_err());
+    }
 }

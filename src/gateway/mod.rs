@@ -15,3 +15,9 @@ pub use description::{DeviceDescription, IgdVersion};
 pub use discovery::{DiscoveryOptions, discover, discover_all};
 pub use list::{ListMethod, MappingTable, WALK_CAP};
 pub use xml::escape_xml;
+
+// The parsers of untrusted replies, for `crate::fuzzing`.
+pub(crate) use client::parse_port_listing;
+pub(crate) use description::{parse_device_description, parse_scpd};
+pub(crate) use http::Reply;
+pub(crate) use soap::read_reply;

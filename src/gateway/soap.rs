@@ -162,4 +162,23 @@ mod tests {
             })
         ));
     }
+
+    /// Fuzzing regression: an element with 16,000 attributes took roxmltree seconds (its
+    /// duplicate check is quadratic); it is refused before parsing.
+    #[test]
+    fn fuzz_regression_thousands_of_attributes_are_refused() {
+        let body = include_str!("../../fuzz/regressions/soap_reply/many-attributes.xml");
+        match read_reply("u", "GetExternalIPAddress", &reply(200, body)) {
+            Err(GatewayError::Malformed { reason, .. }) => assert!(reason.contains("attributes"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        // With an error status, an unreadable body is that HTTP error.
+        assert!(matches!(
+            read_reply("u", "GetExternalIPAddress", &reply(500, body)),
+            Err(GatewayError::Unreachable {
+                failure: HttpFailure::Status(500),
+                ..
+            })
+        ));
+    }
 }

@@ -6,8 +6,18 @@ use roxmltree::{Document, Node, ParsingOptions};
 /// The most nodes one document may have; a 1000-entry listing needs about 20,000.
 const NODES_LIMIT: u32 = 200_000;
 
-/// Parses `text`, refusing DTDs (billion laughs and external entities) and huge trees.
+/// The most attributes one element may have, namespace declarations included, and the most
+/// namespace declarations in scope at once. roxmltree checks each attribute against the
+/// element's others, and for every element that declares a namespace copies those in scope,
+/// checking each against the copied ones: both quadratic, so a few thousand cost seconds and
+/// a 4 MiB reply hours (found by fuzzing). Routers use a handful.
+const ATTRIBUTES_LIMIT: usize = 32;
+const NAMESPACES_LIMIT: usize = 16;
+
+/// Parses `text`, refusing DTDs (billion laughs and external entities), huge trees and
+/// elements with too many attributes or namespaces.
 pub(crate) fn parse(text: &str) -> Result<Document<'_>, String> {
+    check_attribute_counts(text)?;
     let options = ParsingOptions {
         allow_dtd: false,
         nodes_limit: NODES_LIMIT,
@@ -17,6 +27,86 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, String> {
         roxmltree::Error::DtdDetected => "it contains a DTD, which is refused (entity expansion)".to_owned(),
         other => format!("invalid XML: {other}"),
     })
+}
+
+/// Enforces [`ATTRIBUTES_LIMIT`] and [`NAMESPACES_LIMIT`] in one pass over the markup, before
+/// roxmltree sees it. It only counts: a document it lets through may still be invalid, and
+/// one it refuses (an `=` or `xmlns` outside quotes counted that was not an attribute) was
+/// invalid XML or hostile anyway.
+fn check_attribute_counts(text: &str) -> Result<(), String> {
+    let bytes = text.as_bytes();
+    // The depth of the open elements, and the (depth, count) of those that declare
+    // namespaces (at most NAMESPACES_LIMIT of them) with the count's sum.
+    let mut depth = 0usize;
+    let mut declaring: Vec<(usize, usize)> = Vec::new();
+    let mut in_scope = 0;
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
+        i += offset;
+        let rest = &bytes[i..];
+        let skip_to = |from: usize, end: &[u8]| {
+            bytes[from..]
+                .windows(end.len())
+                .position(|w| w == end)
+                .map_or(bytes.len(), |p| from + p + end.len())
+        };
+        if rest.starts_with(b"<!--") {
+            i = skip_to(i + 4, b"-->");
+        } else if rest.starts_with(b"<![CDATA[") {
+            i = skip_to(i + 9, b"]]>");
+        } else if rest.starts_with(b"<?") {
+            i = skip_to(i + 2, b"?>");
+        } else if rest.starts_with(b"<!") {
+            // A DTD: roxmltree refuses it.
+            i = skip_to(i + 2, b">");
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            while let Some(&(at, count)) = declaring.last()
+                && at >= depth
+            {
+                declaring.pop();
+                in_scope -= count;
+            }
+            i = skip_to(i + 2, b">");
+        } else {
+            // A start tag: an attribute per `=` outside quoted values, a declaration per
+            // name starting with xmlns.
+            let (mut attributes, mut declarations, mut quote, mut empty) = (0, 0, None, false);
+            i += 1;
+            while i < bytes.len() {
+                let b = bytes[i];
+                i += 1;
+                match (quote, b) {
+                    (Some(q), _) if b == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, b'"' | b'\'') => quote = Some(b),
+                    (None, b'=') => attributes += 1,
+                    (None, b' ' | b'\t' | b'\r' | b'\n') if bytes[i..].starts_with(b"xmlns") => declarations += 1,
+                    (None, b'>') => break,
+                    _ => {}
+                }
+                empty = quote.is_none() && b == b'/';
+            }
+            if attributes > ATTRIBUTES_LIMIT {
+                return Err(format!(
+                    "invalid XML: an element has more than {ATTRIBUTES_LIMIT} attributes"
+                ));
+            }
+            if in_scope + declarations > NAMESPACES_LIMIT {
+                return Err(format!(
+                    "invalid XML: more than {NAMESPACES_LIMIT} namespace declarations in scope"
+                ));
+            }
+            if !empty {
+                if declarations > 0 {
+                    declaring.push((depth, declarations));
+                    in_scope += declarations;
+                }
+                depth += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The first element below `node` (at any depth) with this local name.
@@ -65,6 +155,57 @@ mod tests {
         let laughs =
             r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><a>&lol2;</a>"#;
         assert!(parse(laughs).unwrap_err().contains("DTD"));
+    }
+
+    #[test]
+    fn attributes_and_namespaces_are_counted_in_the_markup_only() {
+        let many = |n: usize| (0..n).map(|i| format!(" a{i}=\"\"")).collect::<String>();
+        assert!(parse(&format!("<a{}/>", many(ATTRIBUTES_LIMIT))).is_ok());
+        assert!(
+            parse(&format!("<a{}/>", many(ATTRIBUTES_LIMIT + 1)))
+                .unwrap_err()
+                .contains("attributes")
+        );
+        // `=` and `>` in values, comments, CDATA and text are not attributes.
+        let equals = "=".repeat(100);
+        let doc = format!(
+            "<?xml version=\"1.0\"?><!-- {equals} --><a b='{equals}>' c=\"'{equals}\"><![CDATA[<x {equals}>]]>{equals}</a>"
+        );
+        assert!(parse(&doc).is_ok());
+        // Declarations add up along the path and are released when their element closes.
+        let ns = |from: usize, to: usize| (from..to).map(|i| format!(" xmlns:n{i}=\"u\"")).collect::<String>();
+        let half = NAMESPACES_LIMIT / 2;
+        let nested = format!(
+            "<a{}><b{}><x/></b><c{}><x/></c></a>",
+            ns(0, half),
+            ns(half, NAMESPACES_LIMIT),
+            ns(half, NAMESPACES_LIMIT)
+        );
+        assert!(parse(&nested).is_ok());
+        let deeper = format!(
+            "<a{}><b{}><c xmlns=\"u\"/></b></a>",
+            ns(0, half),
+            ns(half, NAMESPACES_LIMIT)
+        );
+        assert!(parse(&deeper).unwrap_err().contains("namespace"));
+        let siblings = (0..100)
+            .map(|_| format!("<b{}/>", ns(0, NAMESPACES_LIMIT)))
+            .collect::<String>();
+        assert!(parse(&format!("<a>{siblings}</a>")).is_ok());
+        // Unterminated markup ends the count without a panic.
+        for broken in [
+            "<a b='",
+            "<a",
+            "<!--",
+            "<![CDATA[",
+            "<?x",
+            "</",
+            "<!DOCTYPE",
+            "<a/><",
+            "</a></b>",
+        ] {
+            let _ = parse(broken);
+        }
     }
 
     #[test]
