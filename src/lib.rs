@@ -41,10 +41,13 @@ mod forwarder;
 pub mod gateway;
 mod local;
 mod mapping;
+pub mod natpmp;
 mod parallel;
+pub mod presets;
 pub mod simulator;
+pub mod transfer;
 
-pub use error::{GatewayError, HttpFailure, InputError, UpnpCode};
+pub use error::{FileError, GatewayError, HttpFailure, InputError, UpnpCode};
 pub use filter::MappingFilter;
 pub use forwarder::{BulkReport, DEFAULT_DESCRIPTION, EnableRequest, Enabled, PortForwarder};
 pub use local::{
