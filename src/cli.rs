@@ -1,7 +1,12 @@
 //! The command line: the same library, for scripts. `--json` gives machine output; the exit
 //! code is non-zero on any failure, with the reason on stderr.
 
+mod natpmp;
+mod presets;
+mod transfer;
+
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -30,6 +35,9 @@ pub struct Args {
     /// Use the built-in simulated router (on 127.0.0.1) instead of a real one.
     #[arg(long, global = true)]
     pub demo: bool,
+    /// Where presets and NAT-PMP/PCP mappings are kept (default: the platform's config directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
     /// More log output on stderr (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -62,6 +70,16 @@ pub enum Command {
     Refresh(MappingArgs),
     /// Remove every mapping matching ALL the given filters. Lists them and changes nothing without --yes.
     DisableAll(DisableAllArgs),
+    /// Write the table to a JSON or CSV file.
+    Export(transfer::ExportArgs),
+    /// Add the mappings of a JSON or CSV file. Shows the plan and changes nothing without --yes.
+    Import(transfer::ImportArgs),
+    /// Saved sets of mappings, applied in one go.
+    #[command(subcommand)]
+    Preset(presets::PresetCommand),
+    /// This computer's own mappings over NAT-PMP / PCP (routers without UPnP).
+    #[command(subcommand)]
+    Natpmp(natpmp::NatPmpCommand),
 }
 
 /// The fields of a mapping, as flags.
@@ -192,12 +210,15 @@ fn discovery(args: &Args) -> DiscoveryOptions {
 
 fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
     let command = args.command.as_ref().expect("run only with a subcommand");
-    if let Command::Gateways = command {
-        return gateways(args);
+    match command {
+        Command::Gateways => return gateways(args),
+        Command::Natpmp(natpmp) => return natpmp::run(args, natpmp),
+        Command::Preset(preset) if !preset.needs_router() => return presets::run(args, preset, None),
+        _ => {}
     }
     let (forwarder, _demo) = connect(args)?;
     match command {
-        Command::Gateways => unreachable!("handled above"),
+        Command::Gateways | Command::Natpmp(_) => unreachable!("handled above"),
         Command::Ip => ip(args, &forwarder),
         Command::List => list(args, &forwarder),
         Command::Enable(m) => {
@@ -226,6 +247,9 @@ fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::DisableAll(d) => disable_all(args, &forwarder, d),
+        Command::Export(e) => transfer::export(args, &forwarder, e),
+        Command::Import(i) => transfer::import(args, &forwarder, i),
+        Command::Preset(preset) => presets::run(args, preset, Some(&forwarder)),
     }
 }
 

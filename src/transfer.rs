@@ -3,7 +3,8 @@
 //!
 //! Both formats use the keys of `portforward list --json`: `external_port`, `internal_port`,
 //! `internal_ip`, `protocol`, `description`, `duration`, `enabled`, `remote_host`. A preset
-//! exports "this computer" as its `internal_ip` where it means the computer applying it.
+//! exports "this computer" as its `internal_ip` where it means the computer applying it; on
+//! import, an empty `internal_ip` or a loopback address means this computer too.
 //!
 //! ```
 //! use portforward::transfer::{self, Format};
@@ -405,7 +406,12 @@ fn parse_row(fields: &Fields) -> Result<PresetMapping, InputError> {
         Some(text) => Port::parse_field("internal port", text)?,
         None => external_port,
     };
-    let internal_ip = PresetTarget::parse_field("internal ip", get("internal_ip").unwrap_or(""))?;
+    let internal_ip = match get("internal_ip") {
+        // No router forwards to its own loopback: a loopback client is a router on this very
+        // computer (the simulated one), which lists this computer so.
+        Some(text) if text.trim().parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback()) => PresetTarget::ThisComputer,
+        text => PresetTarget::parse_field("internal ip", text.unwrap_or(""))?,
+    };
     let protocol = match get("protocol") {
         Some(text) => Protocol::parse_field("protocol", text)?,
         None => {
@@ -433,7 +439,7 @@ fn parse_row(fields: &Fields) -> Result<PresetMapping, InputError> {
         return Err(InputError::new(
             "remote host",
             host,
-            "PortForward creates mappings open to any remote host; leave remote_host empty",
+            "PortForward can only create mappings open to every remote host; empty remote_host to import the row so",
         ));
     }
     Ok(PresetMapping {
