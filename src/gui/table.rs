@@ -5,12 +5,13 @@
 //! what one with 30 does.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use egui::{Key, Modifiers, Sense};
 use egui_extras::{Column as TableColumn, TableBuilder};
+use portforward::natpmp::PortControlProtocol;
 use portforward::{Lease, Mapping, MappingKey};
 
 use super::settings::{Column, Sort};
@@ -52,6 +53,8 @@ pub struct Table {
     pub selection_generation: u64,
     /// Focus the filter box on the next frame (Ctrl+F).
     pub focus_filter: bool,
+    /// Rows made through NAT-PMP or PCP, marked "via …".
+    pub via: HashMap<MappingKey, PortControlProtocol>,
 }
 
 impl Default for Table {
@@ -67,6 +70,7 @@ impl Default for Table {
             local_ip: None,
             selection_generation: 0,
             focus_filter: false,
+            via: HashMap::new(),
         }
     }
 }
@@ -185,6 +189,7 @@ impl Table {
             let order = &self.order;
             let rows = &self.rows;
             let local_ip = self.local_ip.map(|ip| ip.to_string());
+            let via = &self.via;
             table
                 .header(text_height + 4.0, |mut header| {
                     for column in Column::ALL {
@@ -228,6 +233,9 @@ impl Table {
                             ui.label(mapping.internal_port.to_string());
                         });
                         row.col(|ui| {
+                            if let Some(protocol) = via.get(&mapping.key()) {
+                                ui.weak(format!("via {protocol}"));
+                            }
                             ui.label(mapping.description.as_str());
                         });
                         row.col(|ui| {

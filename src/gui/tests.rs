@@ -17,9 +17,9 @@ use portforward::simulator::{Fault, SimConfig, SimMapping, SimulatedGateway};
 use super::{App, Start};
 
 /// Frames a test may draw while waiting for the simulator (each yields to the workers).
-const MAX_FRAMES: usize = 20_000;
+pub(super) const MAX_FRAMES: usize = 20_000;
 
-fn mapping(port: u16, protocol: &str, client: &str, description: &str, lease: u32) -> SimMapping {
+pub(super) fn mapping(port: u16, protocol: &str, client: &str, description: &str, lease: u32) -> SimMapping {
     SimMapping {
         remote_host: String::new(),
         external_port: port,
@@ -32,7 +32,7 @@ fn mapping(port: u16, protocol: &str, client: &str, description: &str, lease: u3
     }
 }
 
-fn sim(config: SimConfig, mappings: &[SimMapping]) -> SimulatedGateway {
+pub(super) fn sim(config: SimConfig, mappings: &[SimMapping]) -> SimulatedGateway {
     let sim = SimulatedGateway::start(config).expect("the simulator starts");
     for m in mappings {
         sim.insert(m.clone());
@@ -40,7 +40,7 @@ fn sim(config: SimConfig, mappings: &[SimMapping]) -> SimulatedGateway {
     sim
 }
 
-fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOptions {
+pub(super) fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOptions {
     DiscoveryOptions {
         timeout,
         search_addr,
@@ -51,14 +51,14 @@ fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOptions {
     }
 }
 
-fn app(start: Start) -> Harness<'static, App> {
+pub(super) fn app(start: Start) -> Harness<'static, App> {
     Harness::builder()
         .with_size([1280.0, 900.0])
         .build_eframe(move |cc| App::new(cc, start))
 }
 
 /// The app connected to `sim` by URL, its table read.
-fn connected(sim: &SimulatedGateway) -> Harness<'static, App> {
+pub(super) fn connected(sim: &SimulatedGateway) -> Harness<'static, App> {
     let mut h = app(Start {
         discovery: options(sim.ssdp_addr(), Duration::from_secs(1)),
         gateway_url: Some(sim.description_url()),
@@ -70,7 +70,7 @@ fn connected(sim: &SimulatedGateway) -> Harness<'static, App> {
 }
 
 /// Draws frames until `done`, failing after MAX_FRAMES.
-fn step_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&Harness<'static, App>) -> bool) {
+pub(super) fn step_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&Harness<'static, App>) -> bool) {
     for _ in 0..MAX_FRAMES {
         h.step();
         if done(h) {
@@ -83,15 +83,15 @@ fn step_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&Harness<
     panic!("gave up waiting for: {what}");
 }
 
-fn has(h: &Harness<'static, App>, label: &str) -> bool {
+pub(super) fn has(h: &Harness<'static, App>, label: &str) -> bool {
     h.query_all_by_label(label).next().is_some()
 }
 
-fn has_contains(h: &Harness<'static, App>, label: &str) -> bool {
+pub(super) fn has_contains(h: &Harness<'static, App>, label: &str) -> bool {
     h.query_all_by_label_contains(label).next().is_some()
 }
 
-fn button_enabled(h: &Harness<'static, App>, label: &str) -> bool {
+pub(super) fn button_enabled(h: &Harness<'static, App>, label: &str) -> bool {
     !h.get_by_role_and_label(Role::Button, label)
         .accesskit_node()
         .is_disabled()
@@ -102,18 +102,18 @@ fn y_of(h: &Harness<'static, App>, label: &str) -> f32 {
 }
 
 /// The text field labelled `label` (table headers may carry the same words).
-fn field<'h>(h: &'h Harness<'static, App>, label: &'h str) -> egui_kittest::Node<'h> {
+pub(super) fn field<'h>(h: &'h Harness<'static, App>, label: &'h str) -> egui_kittest::Node<'h> {
     h.get_by_role_and_label(Role::TextInput, label)
 }
 
-fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
+pub(super) fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
     field(h, label).click();
     h.step();
     field(h, label).type_text(text);
     h.step();
 }
 
-fn clear(h: &mut Harness<'static, App>, label: &str) {
+pub(super) fn clear(h: &mut Harness<'static, App>, label: &str) {
     field(h, label).click();
     h.step();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
