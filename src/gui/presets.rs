@@ -143,7 +143,7 @@ impl PresetsPanel {
                     ui.weak(plural(preset.mappings.len(), "mapping"));
                 });
                 for m in &preset.mappings {
-                    ui.label(egui::RichText::new(m.to_string()).small());
+                    ui.weak(m.to_string());
                 }
                 ui.horizontal(|ui| {
                     let applying_this = self.applying.as_ref().is_some_and(|a| a.name == preset.name);
@@ -245,8 +245,10 @@ impl PresetsPanel {
         };
         egui::Window::new(title)
             .open(&mut open)
+            .pivot(egui::Align2::CENTER_TOP)
+            .default_pos(ctx.content_rect().center_top() + egui::vec2(0.0, 90.0))
             .resizable(true)
-            .default_width(760.0)
+            .min_width(720.0)
             .show(ctx, |ui| outcome = editor.ui(ui));
         match outcome {
             Some(EditorOutcome::Save(preset)) => {
@@ -374,7 +376,10 @@ impl PresetEditor {
         let name = Preset::parse_name(&self.name);
         if let Err(err) = &name {
             invalid = true;
-            error_text(ui, &err.reason);
+            // An empty name is said by the disabled Save button; only a wrong one in red.
+            if !self.name.trim().is_empty() {
+                error_text(ui, &err.reason);
+            }
         }
         ui.weak("Leave the internal IP empty for this computer, the internal port for the same as external, the description for the preset's name.");
         let mut remove = None;
@@ -393,13 +398,11 @@ impl PresetEditor {
             }
             ui.end_row();
             for (i, row) in self.rows.iter_mut().enumerate() {
-                ui.add(narrow(&mut row.external_port, "port"));
-                ui.add(narrow(&mut row.internal_port, "same"));
-                ui.add(
-                    egui::TextEdit::singleline(&mut row.internal_ip)
-                        .hint_text("this computer")
-                        .desired_width(120.0),
-                );
+                // Sized explicitly: a grid in a window sized to its content would never widen.
+                let height = ui.spacing().interact_size.y;
+                ui.add_sized([70.0, height], text_field(&mut row.external_port, "port"));
+                ui.add_sized([70.0, height], text_field(&mut row.internal_port, "same"));
+                ui.add_sized([130.0, height], text_field(&mut row.internal_ip, "this computer"));
                 egui::ComboBox::from_id_salt(("protocol", i))
                     .selected_text(row.protocol.as_str())
                     .width(60.0)
@@ -408,12 +411,9 @@ impl PresetEditor {
                             ui.selectable_value(&mut row.protocol, p, p.as_str());
                         }
                     });
-                ui.add(
-                    egui::TextEdit::singleline(&mut row.description)
-                        .hint_text("preset name")
-                        .desired_width(140.0),
-                );
-                ui.add(narrow(&mut row.lease, &Lease::DEFAULT.as_secs().to_string()));
+                ui.add_sized([160.0, height], text_field(&mut row.description, "preset name"));
+                let lease_hint = Lease::DEFAULT.as_secs().to_string();
+                ui.add_sized([70.0, height], text_field(&mut row.lease, &lease_hint));
                 if ui.small_button("✖").on_hover_text("remove this row").clicked() {
                     remove = Some(i);
                 }
@@ -448,7 +448,9 @@ impl PresetEditor {
         ui.horizontal(|ui| {
             let save = ui
                 .add_enabled(!invalid && !parsed.is_empty(), egui::Button::new("Save preset"))
-                .on_disabled_hover_text("fix the fields marked in red; a preset needs one row at least");
+                .on_disabled_hover_text(
+                    "give the preset a name, fix the fields marked in red; a preset needs one row at least",
+                );
             if save.clicked()
                 && let Ok(name) = name
             {
@@ -462,9 +464,9 @@ impl PresetEditor {
     }
 }
 
-/// A short text field for a number.
-fn narrow<'t>(text: &'t mut String, hint: &str) -> egui::TextEdit<'t> {
-    egui::TextEdit::singleline(text).hint_text(hint).desired_width(70.0)
+/// A one-line field with a hint.
+fn text_field<'t>(text: &'t mut String, hint: &str) -> egui::TextEdit<'t> {
+    egui::TextEdit::singleline(text).hint_text(hint)
 }
 
 fn error_text(ui: &mut egui::Ui, text: &str) {

@@ -118,6 +118,8 @@ impl TransferWindows {
             let mut open = true;
             egui::Window::new("Export")
                 .open(&mut open)
+                .pivot(egui::Align2::CENTER_TOP)
+                .default_pos(ctx.content_rect().center_top() + egui::vec2(0.0, 90.0))
                 .default_width(460.0)
                 .show(ctx, |ui| export.ui(ui, cx));
             if !open {
@@ -129,6 +131,8 @@ impl TransferWindows {
             let mut open = true;
             egui::Window::new("Import")
                 .open(&mut open)
+                .pivot(egui::Align2::CENTER_TOP)
+                .default_pos(ctx.content_rect().center_top() + egui::vec2(0.0, 90.0))
                 .default_width(620.0)
                 .show(ctx, |ui| changed = import.ui(ui, cx));
             // A window closed mid-apply still reports: the job is polled until it ends.
