@@ -2,7 +2,10 @@
 //!
 //! The library is the heart of the desktop window and the command line, and knows nothing
 //! of either. [`PortForwarder`] is PyForward's API done right; [`gateway`] has the lower
-//! level: discovery, descriptions and every IGD action.
+//! level: discovery, descriptions and every IGD action. [`presets`] keeps named sets of
+//! mappings, [`transfer`] exports and imports tables and presets as JSON or CSV (with a plan
+//! before anything is sent), and [`natpmp`] maps this computer's ports over NAT-PMP / PCP on
+//! routers without UPnP.
 //!
 //! ```no_run
 //! use portforward::{EnableRequest, MappingFilter, PortForwarder, Protocol};

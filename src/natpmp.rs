@@ -377,7 +377,10 @@ impl PortControlClient {
             .into());
         }
         let options = options(external_port, lifetime.as_secs());
-        let pcp = || self.pcp_map(protocol, internal_port, None, None, options);
+        let pcp = || {
+            self.pcp_map(protocol, internal_port, None, None, options)
+                .map_err(|e| self.diagnose_pcp_refusal(e))
+        };
         let natpmp = || self.natpmp_map(protocol, internal_port, options);
         match self.mode {
             PortControlMode::Pcp => pcp(),
@@ -459,6 +462,26 @@ impl PortControlClient {
             Some(timeout_config()),
         ))
         .map_err(|e| self.natpmp_error(e))
+    }
+
+    /// miniupnpd answers PCP with "out of resources" (8) when it has no external address,
+    /// which would send the user hunting for unused mappings: NAT-PMP's address request tells
+    /// the real cause (result 3, "network failure"), and then that is the error.
+    fn diagnose_pcp_refusal(&self, err: GatewayError) -> GatewayError {
+        let out_of_resources = matches!(
+            &err,
+            GatewayError::PortControl(PortControlError::Refused {
+                via: PortControlProtocol::Pcp,
+                code: 8,
+                ..
+            })
+        );
+        match self.external_ip() {
+            Err(cause @ GatewayError::PortControl(PortControlError::Refused { code: 3, .. })) if out_of_resources => {
+                cause
+            }
+            _ => err,
+        }
     }
 
     fn pcp_map(

@@ -1,6 +1,7 @@
 //! A simulated NAT-PMP (RFC 6886) and PCP (RFC 6887) server on a loopback address, answering
 //! like miniupnpd: mappings by internal port, PCP removals only with the nonce that made them,
-//! result 3 (NAT-PMP) / 7 (PCP) "network failure" when it has no external address.
+//! and without an external address NAT-PMP's result 3 ("network failure") and PCP's 8 ("no
+//! resources", as miniupnpd 2.3 answers).
 //!
 //! Both protocols fix the server port at 5351, so each simulated server takes its own loopback
 //! address (127.0.0.0/8 is all loopback on Linux); tests running in parallel use different ones.
@@ -275,8 +276,9 @@ fn pcp(request: &[u8], client: Ipv4Addr, shared: &Shared) -> Option<Vec<u8>> {
             None => answer(8, 0, 0, Ipv4Addr::UNSPECIFIED),
         });
     }
+    // miniupnpd answers "no resources" (8) here, not RFC 6887's "network failure" (7).
     let Some(external_ip) = shared.config.external_ip else {
-        return Some(answer(7, 0, 0, Ipv4Addr::UNSPECIFIED));
+        return Some(answer(8, 0, 0, Ipv4Addr::UNSPECIFIED));
     };
     if let Some(i) = existing
         && mappings[i].nonce != nonce
