@@ -1,10 +1,6 @@
 //! The command line: the same library, for scripts. `--json` gives machine output; the exit
 //! code is non-zero on any failure, with the reason on stderr.
 
-mod natpmp;
-mod presets;
-mod transfer;
-
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +14,21 @@ use portforward::{
     Port, PortForwarder, Protocol,
 };
 use serde_json::json;
+
+/// `println!` that ends quietly when stdout is closed (`portforward list | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+// After the macro, so that they can use it.
+mod keep;
+mod natpmp;
+mod owners;
+mod presets;
+mod transfer;
 
 /// Manage your router's port forwards over UPnP IGD. Without a command, opens the window.
 #[derive(Debug, Parser)]
@@ -38,6 +49,9 @@ pub struct Args {
     /// Where presets and NAT-PMP/PCP mappings are kept (default: the platform's config directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
+    /// With --demo: pad the demo router's table to N mappings.
+    #[arg(long, global = true, value_name = "N", requires = "demo")]
+    pub demo_rows: Option<usize>,
     /// More log output on stderr (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -53,8 +67,13 @@ pub enum Command {
     Gateways,
     /// The router's external IP and this computer's local IP.
     Ip,
-    /// The router's whole port-mapping table.
-    List,
+    /// The router's whole port-mapping table, with who is behind each mapping (OWNER).
+    List {
+        /// Name other LAN hosts by reverse DNS too (sends queries to your DNS server); without
+        /// it, names come from the hosts file only.
+        #[arg(long)]
+        reverse_dns: bool,
+    },
     /// Forward a port. Every flag is optional: a free port, this computer, TCP, "PortForward", 1 h.
     Enable(MappingArgs),
     /// Remove one mapping.
@@ -80,6 +99,16 @@ pub enum Command {
     /// This computer's own mappings over NAT-PMP / PCP (routers without UPnP).
     #[command(subcommand)]
     Natpmp(natpmp::NatPmpCommand),
+    /// Forward a port (same flags as enable) and keep it: renew at half its lease, re-create it
+    /// if the router loses it, until Ctrl-C.
+    Keep {
+        /// The mapping.
+        #[command(flatten)]
+        mapping: MappingArgs,
+        /// Remove the mapping when stopped.
+        #[arg(long)]
+        remove_on_exit: bool,
+    },
 }
 
 /// The fields of a mapping, as flags.
@@ -126,6 +155,9 @@ pub struct DisableAllArgs {
     /// Without any filter: every mapping on the router, other programs' included.
     #[arg(long)]
     all: bool,
+    /// Only stale mappings: to this computer, on a port nothing here listens on.
+    #[arg(long)]
+    stale: bool,
     /// Really remove them (without it, only lists what would go).
     #[arg(long)]
     yes: bool,
@@ -186,8 +218,10 @@ fn init_logging(verbose: u8) {
 /// The router to talk to: the demo, a URL, or the first that answers discovery.
 fn connect(args: &Args) -> Result<(PortForwarder, Option<SimulatedGateway>), GatewayError> {
     if args.demo {
-        let sim = SimulatedGateway::demo().map_err(|e| GatewayError::NoLocalAddress {
-            reason: format!("cannot start the demo router: {e}"),
+        let sim = SimulatedGateway::demo_with_rows(args.demo_rows.unwrap_or(0)).map_err(|e| {
+            GatewayError::NoLocalAddress {
+                reason: format!("cannot start the demo router: {e}"),
+            }
         })?;
         return Ok((
             PortForwarder::connect(&sim.description_url(), &GatewayOptions::default())?,
@@ -220,7 +254,11 @@ fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
     match command {
         Command::Gateways | Command::Natpmp(_) => unreachable!("handled above"),
         Command::Ip => ip(args, &forwarder),
-        Command::List => list(args, &forwarder),
+        Command::List { reverse_dns } => list(args, &forwarder, *reverse_dns),
+        Command::Keep {
+            mapping,
+            remove_on_exit,
+        } => keep::run(args, &forwarder, &enable_request(mapping), *remove_on_exit),
         Command::Enable(m) => {
             let enabled = forwarder.enable(&enable_request(m))?;
             print_enabled(args, "forwarded", &enabled);
@@ -240,9 +278,9 @@ fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
         } => {
             let removed = forwarder.disable(Some(*external_port), Some(protocol.unwrap_or_default()))?;
             if args.json {
-                println!("{}", json!({ "removed": mapping_json(&removed) }));
+                outln!("{}", json!({ "removed": mapping_json(&removed) }));
             } else {
-                println!("removed {removed}");
+                outln!("removed {removed}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -289,11 +327,11 @@ fn gateways(args: &Args) -> Result<ExitCode, GatewayError> {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(list));
+        outln!("{}", serde_json::Value::Array(list));
     } else {
         for g in &found {
             let d = g.description();
-            println!(
+            outln!(
                 "{}  {}  {}  ({} {}, {})",
                 d.friendly_name,
                 d.igd_version,
@@ -312,7 +350,7 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
     let reachability = ExternalReachability::of(external);
     let local = forwarder.local_address();
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "external_ip": external, "local_ip": local.ip, "interface": local.interface,
@@ -320,8 +358,8 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
             })
         );
     } else {
-        println!("external {}", external.map_or("(none)".to_owned(), |ip| ip.to_string()));
-        println!(
+        outln!("external {}", external.map_or("(none)".to_owned(), |ip| ip.to_string()));
+        outln!(
             "local    {}{}",
             local.ip,
             local.interface.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()
@@ -333,13 +371,23 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> {
+fn list(args: &Args, forwarder: &PortForwarder, reverse_dns: bool) -> Result<ExitCode, GatewayError> {
     let table = forwarder.get_all_mappings()?;
+    let owners = owners::owners_of(forwarder, &table.mappings, reverse_dns);
     if args.json {
-        let rows: Vec<_> = table.mappings.iter().map(mapping_json).collect();
-        println!("{}", serde_json::Value::Array(rows));
+        let rows: Vec<_> = table
+            .mappings
+            .iter()
+            .zip(&owners)
+            .map(|(m, owner)| {
+                let mut row = mapping_json(m);
+                row["owner"] = json!(owner);
+                row
+            })
+            .collect();
+        outln!("{}", serde_json::Value::Array(rows));
     } else {
-        print_table(&table.mappings);
+        print_table(&table.mappings, Some(&owners));
     }
     for warning in &table.warnings {
         eprintln!("portforward: warning: {warning}");
@@ -357,29 +405,53 @@ fn mapping_json(m: &Mapping) -> serde_json::Value {
     })
 }
 
-fn print_table(mappings: &[Mapping]) {
+/// The table on stdout; with `owners`, an OWNER column after the internal port.
+fn print_table(mappings: &[Mapping], owners: Option<&[portforward::Owner]>) {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let owner_cells: Vec<String> = owners.map_or_else(Vec::new, |o| o.iter().map(owners::owner_cell).collect());
+    let width = owner_cells
+        .iter()
+        .map(|c| c.chars().count() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let owner_column = |cell: &str| {
+        if owners.is_some() {
+            format!("{cell:<width$} ")
+        } else {
+            String::new()
+        }
+    };
     let _ = writeln!(
         out,
-        "{:<5} {:>8}  {:<21} {:>8}  {:<12} {:<7} {:<15} DESCRIPTION",
-        "PROTO", "EXTERNAL", "INTERNAL CLIENT", "INTERNAL", "LEASE", "ENABLED", "REMOTE HOST"
+        "{:<5} {:>8}  {:<21} {:>8}  {}{:<12} {:<7} {:<15} DESCRIPTION",
+        "PROTO",
+        "EXTERNAL",
+        "INTERNAL CLIENT",
+        "INTERNAL",
+        owner_column("OWNER"),
+        "LEASE",
+        "ENABLED",
+        "REMOTE HOST"
     );
-    for m in mappings {
+    for (i, m) in mappings.iter().enumerate() {
         let _ = writeln!(
             out,
-            "{:<5} {:>8}  {:<21} {:>8}  {:<12} {:<7} {:<15} {}",
+            "{:<5} {:>8}  {:<21} {:>8}  {}{:<12} {:<7} {:<15} {}",
             m.protocol,
             m.external_port,
             m.internal_client,
             m.internal_port,
+            owner_column(owner_cells.get(i).map_or("", String::as_str)),
             m.lease.to_string(),
             if m.enabled { "yes" } else { "no" },
             if m.remote_host.is_empty() { "*" } else { &m.remote_host },
             m.description
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{} mapping{}",
         mappings.len(),
         if mappings.len() == 1 { "" } else { "s" }
@@ -389,7 +461,7 @@ fn print_table(mappings: &[Mapping]) {
 fn print_enabled(args: &Args, verb: &str, e: &Enabled) {
     let r = &e.request;
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "external_ip": e.external_ip, "external_port": r.external_port,
@@ -398,7 +470,7 @@ fn print_enabled(args: &Args, verb: &str, e: &Enabled) {
             })
         );
     } else {
-        println!(
+        outln!(
             "{verb} {}:{} -> {}:{} {} \"{}\" (lease {})",
             e.external_ip
                 .map_or("(no external address)".to_owned(), |ip| ip.to_string()),
@@ -421,16 +493,20 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
         description: d.description.clone(),
         everything: d.all,
     };
-    let chosen = forwarder.preview_disable_all(&filter)?;
+    let chosen = if d.stale {
+        owners::preview_stale(forwarder, &filter)?
+    } else {
+        forwarder.preview_disable_all(&filter)?
+    };
     if !d.yes {
         if args.json {
             let rows: Vec<_> = chosen.iter().map(mapping_json).collect();
-            println!("{}", json!({ "would_remove": rows, "removed": [] }));
+            outln!("{}", json!({ "would_remove": rows, "removed": [] }));
         } else {
-            println!("would remove {} mapping(s); nothing was changed:", chosen.len());
-            print_table(&chosen);
+            outln!("would remove {} mapping(s); nothing was changed:", chosen.len());
+            print_table(&chosen, None);
             if !chosen.is_empty() {
-                println!("run again with --yes to remove them");
+                outln!("run again with --yes to remove them");
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -442,7 +518,7 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
             .iter()
             .map(|(m, why)| json!({ "mapping": mapping_json(m), "error": why }))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "removed": report.done.iter().map(mapping_json).collect::<Vec<_>>(),
@@ -452,15 +528,15 @@ fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Re
         );
     } else {
         for m in &report.done {
-            println!("removed {m}");
+            outln!("removed {m}");
         }
         for (m, why) in &report.failed {
-            println!("FAILED  {m}: {why}");
+            outln!("FAILED  {m}: {why}");
         }
         for m in &report.not_attempted {
-            println!("skipped {m}: the gateway stopped answering");
+            outln!("skipped {m}: the gateway stopped answering");
         }
-        println!(
+        outln!(
             "{} removed, {} failed, {} not attempted",
             report.done.len(),
             report.failed.len(),

@@ -42,9 +42,11 @@ mod error;
 mod filter;
 mod forwarder;
 pub mod gateway;
+mod keepalive;
 mod local;
 mod mapping;
 pub mod natpmp;
+mod owner;
 mod parallel;
 pub mod presets;
 pub mod simulator;
@@ -53,8 +55,10 @@ pub mod transfer;
 pub use error::{FileError, GatewayError, HttpFailure, InputError, UpnpCode};
 pub use filter::MappingFilter;
 pub use forwarder::{BulkReport, DEFAULT_DESCRIPTION, EnableRequest, Enabled, PortForwarder};
+pub use keepalive::{Due, KeepAlive, KeepAliveEvent, KeepAliveTimings, remove_created};
 pub use local::{
     DYNAMIC_PORTS, ExternalReachability, LocalAddress, local_address_towards, local_addresses, open_local_port,
     random_port,
 };
 pub use mapping::{Description, Lease, Mapping, MappingKey, Port, Protocol, parse_internal_ip};
+pub use owner::{Owner, OwnerOptions, resolve_owners, stale_mappings};

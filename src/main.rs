@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         None => gui::run(gui::Launch {
             gateway_url: args.gateway,
             demo: args.demo,
+            demo_rows: args.demo_rows.unwrap_or(0),
             discovery: portforward::gateway::DiscoveryOptions {
                 timeout: args.timeout,
                 ..Default::default()

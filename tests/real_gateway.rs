@@ -688,6 +688,179 @@ fn the_daemon_dying_is_reported_and_survived() {
     }
 }
 
+/// `list --json`'s owner of the mapping on `port`/`protocol`.
+fn owner_in_list(env: &Env, args: &[&str], port: u16, protocol: Protocol) -> serde_json::Value {
+    let mut all = vec!["list", "--json"];
+    all.extend_from_slice(args);
+    let out = cli(env, &all);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    rows.into_iter()
+        .find(|r| r["external_port"] == port && r["protocol"] == protocol.as_str())
+        .unwrap_or_else(|| panic!("{port}/{protocol} is not listed"))["owner"]
+        .clone()
+}
+
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn the_owner_is_the_listening_process_and_stale_once_it_stops() {
+    let env = env();
+    if env.cgnat {
+        return;
+    }
+    let f = forwarder(&env);
+    clean_range(&env, &f, 47000..=47010);
+    // Real sockets on this host's LAN address, opened by this test process.
+    let tcp = std::net::TcpListener::bind((env.lan1, 0)).unwrap();
+    let udp = std::net::UdpSocket::bind((env.lan1, 0)).unwrap();
+    for (external, local, protocol) in [
+        (47001, tcp.local_addr().unwrap().port(), Protocol::Tcp),
+        (47002, udp.local_addr().unwrap().port(), Protocol::Udp),
+    ] {
+        f.enable(&EnableRequest {
+            external_port: Some(port(external)),
+            internal_port: Some(port(local)),
+            protocol,
+            ..EnableRequest::default()
+        })
+        .unwrap();
+    }
+    let me = u64::from(std::process::id());
+    for (external, protocol) in [(47001, Protocol::Tcp), (47002, Protocol::Udp)] {
+        let owner = owner_in_list(&env, &[], external, protocol);
+        assert_eq!(owner["kind"], "process", "{owner}");
+        assert_eq!(owner["pid"], me, "{owner}");
+    }
+
+    // The listener goes away: the mapping is stale, and disable-all --stale offers it.
+    drop(tcp);
+    assert_eq!(
+        owner_in_list(&env, &[], 47001, Protocol::Tcp),
+        serde_json::json!({ "kind": "stale" })
+    );
+    assert_eq!(owner_in_list(&env, &[], 47002, Protocol::Udp)["kind"], "process");
+    let out = cli(&env, &["disable-all", "--stale", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let preview: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let offered: BTreeSet<u64> = preview["would_remove"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["external_port"].as_u64().unwrap())
+        .collect();
+    assert!(offered.contains(&47001) && !offered.contains(&47002), "{offered:?}");
+
+    // Another host: named only by the hosts file, or reverse DNS when asked; the namespace's
+    // resolver is its own loopback, so the query stays here and finds no name.
+    let lan2 = env.lan2.to_string();
+    upnpc(
+        &env,
+        "lan2",
+        &["-e", "lan2-app", "-a", &lan2, "47003", "47003", "TCP", "3600"],
+    );
+    let started = Instant::now();
+    let owner = owner_in_list(&env, &["--reverse-dns"], 47003, Protocol::Tcp);
+    assert_eq!(owner["kind"], "unknown", "{owner}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    drop(udp);
+    clean_range(&env, &f, 47000..=47010);
+}
+
+/// Restarts the daemon as after a reboot: its table is lost.
+fn reboot_router(env: &Env) {
+    run(&env.harness, &["kill-daemon"]);
+    let out = run(&env.harness, &["start-daemon", "--clean"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn keep_alive_recreates_a_mapping_after_the_router_reboots() {
+    let env = env();
+    if env.cgnat {
+        return;
+    }
+    let f = forwarder(&env);
+    clean_range(&env, &f, 48000..=48010);
+    let enabled = f
+        .enable(&EnableRequest {
+            external_port: Some(port(48001)),
+            internal_port: Some(port(48002)),
+            lease: Some(Lease::seconds(600).unwrap()),
+            ..EnableRequest::default()
+        })
+        .unwrap();
+    let t0 = Instant::now();
+    let mut keep = portforward::KeepAlive::default();
+    keep.keep_renewed(&enabled, t0);
+
+    reboot_router(&env);
+    assert!(has(&f, 48001, Protocol::Tcp).is_none(), "the reboot lost the table");
+    // The step is driven with the time passed in: the next presence check is due.
+    let events = keep.step(&f, keep.next_due().unwrap());
+    assert!(
+        matches!(events.as_slice(), [portforward::KeepAliveEvent::Recreated { .. }]),
+        "{events:?}"
+    );
+    let back = has(&f, 48001, Protocol::Tcp).expect("listed again");
+    assert_eq!(back.internal_port.get(), 48002);
+    assert_eq!(back.internal_client, env.lan1.to_string());
+    assert!(upnpc_rows(&env, "lan1").iter().any(|(r, _)| r.external_port == 48001));
+
+    // The command line does the same until interrupted, then removes what it made.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portforward"))
+        .args(["--gateway", &env.url, "--json", "keep", "--external-port", "48003"])
+        .args(["--internal-port", "48004", "--duration", "4", "--remove-on-exit"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = send.send(line);
+        }
+    });
+    let wait_for = |what: &str| loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("no {what:?} line: {e}"));
+        if line.contains(what) {
+            return line;
+        }
+    };
+    wait_for("external_ip");
+    wait_for("renewed");
+    reboot_router(&env);
+    wait_for("recreated");
+    assert!(has(&f, 48003, Protocol::Tcp).is_some());
+    run("kill", &["-INT", &child.id().to_string()]);
+    wait_for("stopped");
+    assert!(child.wait().unwrap().success());
+    assert!(has(&f, 48003, Protocol::Tcp).is_none(), "--remove-on-exit removed it");
+    clean_range(&env, &f, 48000..=48010);
+}
+
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn the_lan_link_going_down_and_up_is_survived() {
+    let env = env();
+    let f = forwarder(&env);
+    let before = listed(&f).len();
+    let out = run(&env.harness, &["link", "down"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = f.get_all_mappings().unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+    let out = run(&env.harness, &["link", "up"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        listed(&f).len(),
+        before,
+        "the same forwarder reads the table once the link is back"
+    );
+}
+
 /// A fresh directory for files a test writes (never the real config directory).
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("pfw-real-{name}-{}", std::process::id()));

@@ -174,12 +174,12 @@ pub fn run(args: &Args, command: &NatPmpCommand) -> Result<ExitCode, GatewayErro
                 (None, Some(port)) => {
                     client.natpmp_unmap(protocol, *port)?;
                     if args.json {
-                        println!(
+                        outln!(
                             "{}",
                             json!({ "removed": { "internal_port": port, "protocol": protocol, "via": "NAT-PMP" } })
                         );
                     } else {
-                        println!("removed this computer's NAT-PMP mapping of {port}/{protocol}");
+                        outln!("removed this computer's NAT-PMP mapping of {port}/{protocol}");
                     }
                 }
                 (None, None) => {
@@ -198,25 +198,25 @@ pub fn run(args: &Args, command: &NatPmpCommand) -> Result<ExitCode, GatewayErro
             let store = store(args)?;
             let live: Vec<_> = store.mappings().iter().filter(|m| m.seconds_left() > 0).collect();
             if args.json {
-                println!("{}", serde_json::to_string(&live).expect("mappings serialize"));
+                outln!("{}", serde_json::to_string(&live).expect("mappings serialize"));
             } else {
                 for m in &live {
-                    println!("{m}  (router {})", m.gateway);
+                    outln!("{m}  (router {})", m.gateway);
                 }
-                println!("{} mapping(s) made with `portforward natpmp map`", live.len());
+                outln!("{} mapping(s) made with `portforward natpmp map`", live.len());
             }
         }
         NatPmpCommand::Ip { target } => {
             let client = client(target)?;
             let external = client.external_ip()?;
             if args.json {
-                println!(
+                outln!(
                     "{}",
                     json!({ "external_ip": external, "gateway": client.gateway(), "local_ip": client.local_ip() })
                 );
             } else {
-                println!("external {external} (from {} over NAT-PMP)", client.gateway());
-                println!("local    {}", client.local_ip());
+                outln!("external {external} (from {} over NAT-PMP)", client.gateway());
+                outln!("local    {}", client.local_ip());
             }
         }
     }
@@ -239,8 +239,8 @@ fn print(args: &Args, verb: &str, m: &natpmp::PortControlMapping) {
     if args.json {
         let mut value = serde_json::to_value(m).expect("mappings serialize");
         value["duration"] = json!(m.seconds_left());
-        println!("{}", json!({ verb: value }));
+        outln!("{}", json!({ verb: value }));
     } else {
-        println!("{verb} {m}");
+        outln!("{verb} {m}");
     }
 }

@@ -91,16 +91,16 @@ pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarde
     match command {
         PresetCommand::List => {
             if args.json {
-                println!("{}", serde_json::to_string(store.presets()).expect("presets serialize"));
+                outln!("{}", serde_json::to_string(store.presets()).expect("presets serialize"));
             } else {
                 for preset in store.presets() {
-                    println!("{} ({} mapping(s))", preset.name, preset.mappings.len());
+                    outln!("{} ({} mapping(s))", preset.name, preset.mappings.len());
                     for m in &preset.mappings {
-                        println!("    {m}");
+                        outln!("    {m}");
                     }
                 }
                 if store.presets().is_empty() {
-                    println!(
+                    outln!(
                         "no presets yet (in {})",
                         store.path().map(|p| p.display().to_string()).unwrap_or_default()
                     );
@@ -112,7 +112,7 @@ pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarde
             let preset = find(&store, name)?;
             let report = forwarder.apply_preset(preset);
             if args.json {
-                println!(
+                outln!(
                     "{}",
                     json!({
                         "preset": preset.name,
@@ -123,13 +123,13 @@ pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarde
                 );
             } else {
                 for m in &report.done {
-                    println!("added   {m}");
+                    outln!("added   {m}");
                 }
                 for (m, why) in &report.failed {
-                    println!("FAILED  {m}: {why}");
+                    outln!("FAILED  {m}: {why}");
                 }
                 for m in &report.not_attempted {
-                    println!("skipped {m}: the gateway stopped answering");
+                    outln!("skipped {m}: the gateway stopped answering");
                 }
             }
             if !report.is_complete() {
@@ -152,9 +152,9 @@ pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarde
             let count = preset.mappings.len();
             store.save(preset, replacing)?;
             if args.json {
-                println!("{}", json!({ "preset": name, "mappings": count }));
+                outln!("{}", json!({ "preset": name, "mappings": count }));
             } else {
-                println!("saved preset \"{name}\" with {count} mapping(s)");
+                outln!("saved preset \"{name}\" with {count} mapping(s)");
             }
             if invalid {
                 return Ok(ExitCode::FAILURE);
@@ -165,15 +165,15 @@ pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarde
             let format = output_format(file, *format);
             write_output(file, &transfer::export_preset(preset, format))?;
             if file.as_os_str() != "-" && !args.json {
-                println!("wrote preset \"{}\" to {} ({format})", preset.name, file.display());
+                outln!("wrote preset \"{}\" to {} ({format})", preset.name, file.display());
             }
         }
         PresetCommand::Delete { name } => {
             let removed = store.delete(name)?;
             if args.json {
-                println!("{}", json!({ "deleted": removed.name }));
+                outln!("{}", json!({ "deleted": removed.name }));
             } else {
-                println!("deleted preset \"{}\"", removed.name);
+                outln!("deleted preset \"{}\"", removed.name);
             }
         }
     }

@@ -49,7 +49,10 @@ pub fn output_format(file: &std::path::Path, flag: Option<Format>) -> Format {
 /// Writes `text` to `file`, or to standard output for `-`.
 pub fn write_output(file: &std::path::Path, text: &str) -> Result<(), FileError> {
     if file.as_os_str() == "-" {
-        print!("{text}");
+        {
+            use std::io::Write as _;
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        }
         Ok(())
     } else {
         transfer::write_file(file, text)
@@ -63,12 +66,12 @@ pub fn export(args: &Args, forwarder: &PortForwarder, e: &ExportArgs) -> Result<
     write_output(&e.file, &transfer::export_table(&table.mappings, format))?;
     if e.file.as_os_str() != "-" {
         if args.json {
-            println!(
+            outln!(
                 "{}",
                 json!({ "file": e.file, "format": format, "mappings": table.mappings.len() })
             );
         } else {
-            println!(
+            outln!(
                 "wrote {} mapping(s) to {} ({format})",
                 table.mappings.len(),
                 e.file.display()
@@ -136,7 +139,7 @@ fn print_json(plan: &ImportPlan, report: Option<&BulkReport>) {
         ),
         None => (Vec::new(), Vec::new(), Vec::new()),
     };
-    println!(
+    outln!(
         "{}",
         json!({
             "to_add": planned(&plan.to_add), "conflicts": conflicts,
@@ -147,7 +150,7 @@ fn print_json(plan: &ImportPlan, report: Option<&BulkReport>) {
 }
 
 fn print_plan(file: &std::path::Path, plan: &ImportPlan, applying: bool) {
-    println!(
+    outln!(
         "{}: {} to add, {} conflicting, {} unchanged, {} invalid",
         file.display(),
         plan.to_add.len(),
@@ -156,10 +159,10 @@ fn print_plan(file: &std::path::Path, plan: &ImportPlan, applying: bool) {
         plan.invalid.len()
     );
     for row in &plan.to_add {
-        println!("  add        line {:>4}: {}", row.line, row.mapping);
+        outln!("  add        line {:>4}: {}", row.line, row.mapping);
     }
     for c in &plan.conflicts {
-        println!(
+        outln!(
             "  CONFLICT   line {:>4}: {}/{} wants {}:{}, but the router forwards it to {}:{} (\"{}\")",
             c.line,
             c.wanted.external_port,
@@ -172,16 +175,16 @@ fn print_plan(file: &std::path::Path, plan: &ImportPlan, applying: bool) {
         );
     }
     for row in &plan.unchanged {
-        println!("  unchanged  line {:>4}: {}", row.line, row.mapping);
+        outln!("  unchanged  line {:>4}: {}", row.line, row.mapping);
     }
     for row in &plan.invalid {
-        println!("  INVALID    {row}");
+        outln!("  INVALID    {row}");
     }
     if !plan.conflicts.is_empty() || !plan.invalid.is_empty() {
-        println!("conflicting and invalid rows are never sent: fix the file, or remove the other mapping first");
+        outln!("conflicting and invalid rows are never sent: fix the file, or remove the other mapping first");
     }
     if !applying && !plan.to_add.is_empty() {
-        println!(
+        outln!(
             "nothing was changed; run again with --yes to add {} mapping(s)",
             plan.to_add.len()
         );
@@ -190,15 +193,15 @@ fn print_plan(file: &std::path::Path, plan: &ImportPlan, applying: bool) {
 
 fn print_report(report: &BulkReport) {
     for m in &report.done {
-        println!("added   {m}");
+        outln!("added   {m}");
     }
     for (m, why) in &report.failed {
-        println!("FAILED  {m}: {why}");
+        outln!("FAILED  {m}: {why}");
     }
     for m in &report.not_attempted {
-        println!("skipped {m}: the gateway stopped answering");
+        outln!("skipped {m}: the gateway stopped answering");
     }
-    println!(
+    outln!(
         "{} added, {} failed, {} not attempted",
         report.done.len(),
         report.failed.len(),

@@ -23,6 +23,8 @@ use super::table::{Table, TableAction, plural};
 use super::tasks::{Kind, Outcome, Request, Task};
 use super::transfer::{TransferContext, TransferWindows};
 
+mod keep_owner;
+
 /// How the app starts.
 pub struct Start {
     /// How to discover (and talk to) gateways.
@@ -88,15 +90,26 @@ pub struct App {
     status: Option<Feedback>,
     /// The table's last read failure.
     table_error: Option<String>,
+    /// What the last reading of the table noticed (a truncated walk, a fallback, …).
+    table_warnings: Vec<String>,
     /// When the table is next reloaded by the timer.
     next_reload: Option<Instant>,
     /// Which selection the forms were last pre-filled from.
     prefilled_generation: u64,
+    /// The owner lookup of the last reading of the table, on a worker.
+    owners: super::owners::OwnerLookup,
+    /// Renews the kept mappings on its own thread; `None` until a gateway is connected.
+    keep_alive: Option<super::keepalive::KeepAliveWorker>,
+    /// The mappings this window created, for removing them when it closes.
+    created: Vec<NewMapping>,
 }
 
 impl App {
     /// Builds the app and starts discovery (or connecting) at once, in the background.
     pub fn new(cc: &eframe::CreationContext<'_>, start: Start) -> App {
+        // Descriptions come from the router and may hold any character: one no installed font
+        // can draw is shown as a box, never a crash.
+        cc.egui_ctx.set_missing_glyph_policy(egui::MissingGlyphPolicy::Tofu);
         let settings = Settings::load(cc.storage);
         let mut app = App {
             header: Header {
@@ -132,8 +145,12 @@ impl App {
             restoring: None,
             status: None,
             table_error: None,
+            table_warnings: Vec::new(),
             next_reload: None,
             prefilled_generation: 0,
+            owners: Default::default(),
+            keep_alive: None,
+            created: Vec::new(),
         };
         match start.gateway_url {
             Some(url) => app.start_connect(&cc.egui_ctx, url),
@@ -200,6 +217,7 @@ impl App {
         self.settings.last_gateway_url = Some(url);
         self.table = Table::default();
         self.table.local_ip = Some(forwarder.local_ip());
+        self.start_keep_alive(ctx, &forwarder);
         self.header.external_ip = None;
         self.header.status = None;
         self.last_enable = None;
@@ -264,9 +282,11 @@ impl App {
                 self.log
                     .push(Level::Ok, format!("read {}", plural(table.mappings.len(), "mapping")));
                 let marked = portforward::natpmp::mark_port_control(table.mappings, self.port_control.mappings());
+                self.after_table_read(ctx, &marked.mappings);
                 self.table.load(marked.mappings);
                 self.table.via = marked.via;
                 self.table_error = None;
+                self.table_warnings = table.warnings;
             }
             Outcome::Table(Err(err)) => {
                 self.log.push(Level::Error, format!("reading the table: {err}"));
@@ -290,6 +310,7 @@ impl App {
                             }
                         );
                         self.log.push(Level::Ok, text.clone());
+                        self.note_created(&enabled.request);
                         self.last_enable = Some(enabled.request);
                         Feedback::ok(text)
                     }
@@ -303,6 +324,7 @@ impl App {
                         let text = format!("Removed {mapping}. Undo puts it back.");
                         self.log.push(Level::Ok, format!("removed {mapping}"));
                         self.forget_last_enable_if(&mapping);
+                        self.note_removed(&mapping);
                         self.undo.push(UndoBatch {
                             mappings: vec![mapping],
                         });
@@ -338,6 +360,7 @@ impl App {
                     .push(Level::Ok, format!("removed {}", plural(report.done.len(), "mapping")));
                 for mapping in &report.done {
                     self.forget_last_enable_if(mapping);
+                    self.note_removed(mapping);
                 }
                 let feedback = report_feedback(&report, "Removed");
                 if !report.done.is_empty() {
@@ -516,6 +539,7 @@ impl App {
                     ui.spinner();
                 }
             }
+            self.keep_owner_toolbar(ui);
         });
         if let Some(status) = &self.status {
             status.ui(ui);
@@ -525,6 +549,9 @@ impl App {
                 ui.visuals().error_fg_color,
                 format!("✖ Could not read the table: {err}"),
             );
+        }
+        for warning in &self.table_warnings {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {warning}"));
         }
     }
 
@@ -678,6 +705,7 @@ impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.poll_tasks(&ctx);
+        self.poll_owners_and_keep_alive(&ctx);
         self.shortcuts(&ctx);
         self.reload_timer(&ctx);
 
@@ -725,6 +753,7 @@ impl eframe::App for App {
                     let request = self.refresh.request_for(&mapping);
                     self.spawn(&ctx, request);
                 }
+                TableAction::ToggleKeep(mapping) => self.toggle_keep(mapping),
             }
         }
         self.prefill_from_selection();
@@ -754,6 +783,10 @@ impl eframe::App for App {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         self.settings.save(storage);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.exit_cleanup();
     }
 }
 

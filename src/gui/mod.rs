@@ -6,7 +6,11 @@ mod file_dialog;
 mod forms;
 mod header;
 mod jobs;
+#[cfg(test)]
+mod keep_owner_tests;
+mod keepalive;
 mod log;
+mod owners;
 mod port_control;
 mod presets;
 mod settings;
@@ -31,6 +35,8 @@ pub struct Launch {
     pub gateway_url: Option<String>,
     /// Run against the built-in simulated gateway.
     pub demo: bool,
+    /// With `demo`: pad the demo table to this many mappings.
+    pub demo_rows: usize,
     /// How to discover gateways (and the deadline of requests to them).
     pub discovery: DiscoveryOptions,
 }
@@ -42,7 +48,7 @@ const ICON: &[u8] = include_bytes!("../../assets/icon.png");
 pub fn run(launch: Launch) -> ExitCode {
     // The simulated router must outlive the window: it is dropped when `run` returns.
     let demo = if launch.demo {
-        match SimulatedGateway::demo() {
+        match SimulatedGateway::demo_with_rows(launch.demo_rows) {
             Ok(sim) => Some(sim),
             Err(err) => {
                 eprintln!("portforward: cannot start the simulated gateway: {err}");

@@ -17,6 +17,8 @@ pub enum Column {
     InternalClient,
     /// The LAN host's port.
     InternalPort,
+    /// The process (or host) behind the mapping; "stale" when nothing listens.
+    Owner,
     /// What the creating program called it.
     Description,
     /// Whether the router applies it.
@@ -29,11 +31,12 @@ pub enum Column {
 
 impl Column {
     /// Every column, in display order.
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 9] = [
         Column::Protocol,
         Column::ExternalPort,
         Column::InternalClient,
         Column::InternalPort,
+        Column::Owner,
         Column::Description,
         Column::Enabled,
         Column::RemoteHost,
@@ -47,6 +50,7 @@ impl Column {
             Column::ExternalPort => "External port",
             Column::InternalClient => "Internal client",
             Column::InternalPort => "Internal port",
+            Column::Owner => "Owner",
             Column::Description => "Description",
             Column::Enabled => "Enabled",
             Column::RemoteHost => "Remote host",
@@ -88,6 +92,10 @@ pub struct Settings {
     pub reload_secs: Option<u32>,
     /// The gateway last connected to, offered when discovery finds nothing.
     pub last_gateway_url: Option<String>,
+    /// Remove the mappings this window created when it closes.
+    pub remove_created_on_exit: bool,
+    /// Name other LAN hosts by reverse DNS (sends DNS queries); otherwise the hosts file only.
+    pub reverse_dns: bool,
 }
 
 impl Default for Settings {
@@ -97,6 +105,8 @@ impl Default for Settings {
             filter: String::new(),
             reload_secs: Some(30),
             last_gateway_url: None,
+            remove_created_on_exit: false,
+            reverse_dns: false,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use egui::{Key, Modifiers, Sense};
 use egui_extras::{Column as TableColumn, TableBuilder};
 use portforward::natpmp::PortControlProtocol;
-use portforward::{Lease, Mapping, MappingKey};
+use portforward::{Lease, Mapping, MappingKey, Owner};
 
 use super::settings::{Column, Sort};
 
@@ -23,11 +23,15 @@ pub enum TableAction {
     DisableSelected,
     /// Renew this mapping's lease.
     Refresh(Mapping),
+    /// Start or stop keeping this mapping alive.
+    ToggleKeep(Mapping),
 }
 
 /// One mapping, with what the table needs to filter it quickly.
 struct Row {
     mapping: Mapping,
+    /// Who is behind it; `None` until the lookup is done.
+    owner: Option<Owner>,
     /// Every column's text, lower-cased, for the filter.
     haystack: String,
 }
@@ -55,6 +59,8 @@ pub struct Table {
     pub focus_filter: bool,
     /// Rows made through NAT-PMP or PCP, marked "via …".
     pub via: HashMap<MappingKey, PortControlProtocol>,
+    /// The mappings kept alive, marked in the lease column.
+    pub kept: HashSet<MappingKey>,
 }
 
 impl Default for Table {
@@ -71,6 +77,7 @@ impl Default for Table {
             selection_generation: 0,
             focus_filter: false,
             via: HashMap::new(),
+            kept: HashSet::new(),
         }
     }
 }
@@ -79,11 +86,26 @@ impl Table {
     /// Takes a fresh reading of the router's table, keeping sort, filter, selection and
     /// scroll position.
     pub fn load(&mut self, mappings: Vec<Mapping>) {
+        // Owners carry over until the new lookup answers, so the column does not flicker.
+        let mut owners: HashMap<MappingKey, (Mapping, Option<Owner>)> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(|row| (row.mapping.key(), (row.mapping, row.owner)))
+            .collect();
         self.rows = mappings
             .into_iter()
-            .map(|mapping| Row {
-                haystack: haystack(&mapping),
-                mapping,
+            .map(|mapping| {
+                let owner = owners
+                    .remove(&mapping.key())
+                    .filter(|(before, _)| {
+                        before.internal_client == mapping.internal_client
+                            && before.internal_port == mapping.internal_port
+                    })
+                    .and_then(|(_, owner)| owner);
+                Row {
+                    haystack: haystack(&mapping, owner.as_ref()),
+                    mapping,
+                    owner,
+                }
             })
             .collect();
         self.read_at = Instant::now();
@@ -95,6 +117,24 @@ impl Table {
         if self.selected.len() != before {
             self.selection_generation += 1;
         }
+    }
+
+    /// Takes the owners looked up for the rows (by key).
+    pub fn set_owners(&mut self, mut owners: HashMap<MappingKey, Owner>) {
+        for row in &mut self.rows {
+            row.owner = owners.remove(&row.mapping.key());
+            row.haystack = haystack(&row.mapping, row.owner.as_ref());
+        }
+        self.order_for = None;
+    }
+
+    /// The stale mappings (to this computer, nothing listening), in the router's order.
+    pub fn stale(&self) -> Vec<Mapping> {
+        self.rows
+            .iter()
+            .filter(|row| row.owner.as_ref().is_some_and(Owner::is_stale))
+            .map(|row| row.mapping.clone())
+            .collect()
     }
 
     /// The selected mappings, in display order.
@@ -118,7 +158,7 @@ impl Table {
             .filter(|&i| needle.is_empty() || rows[i].haystack.contains(&needle))
             .collect();
         self.order.sort_by(|&a, &b| {
-            let ordering = compare(&rows[a].mapping, &rows[b].mapping, sort.column);
+            let ordering = compare(&rows[a], &rows[b], sort.column);
             if sort.ascending { ordering } else { ordering.reverse() }
         });
         self.order_for = Some((sort, needle));
@@ -178,6 +218,7 @@ impl Table {
                 table = table.column(match column {
                     Column::Protocol => TableColumn::initial(60.0).at_least(50.0),
                     Column::ExternalPort | Column::InternalPort => TableColumn::initial(92.0).at_least(60.0),
+                    Column::Owner => TableColumn::initial(150.0).at_least(60.0).clip(true),
                     Column::InternalClient => TableColumn::initial(190.0).at_least(90.0).clip(true),
                     Column::Description => TableColumn::initial(140.0).at_least(80.0).clip(true),
                     Column::Enabled => TableColumn::initial(56.0).at_least(50.0),
@@ -190,6 +231,7 @@ impl Table {
             let rows = &self.rows;
             let local_ip = self.local_ip.map(|ip| ip.to_string());
             let via = &self.via;
+            let kept = &self.kept;
             table
                 .header(text_height + 4.0, |mut header| {
                     for column in Column::ALL {
@@ -216,6 +258,8 @@ impl Table {
                     body.rows(text_height, order.len(), |mut row| {
                         let position = row.index();
                         let mapping = &rows[order[position]].mapping;
+                        let owner = rows[order[position]].owner.as_ref();
+                        let to_this_computer = local_ip.as_deref() == Some(mapping.internal_client.as_str());
                         row.set_selected(selected.contains(&mapping.key()));
                         row.col(|ui| {
                             ui.label(mapping.protocol.as_str());
@@ -225,13 +269,14 @@ impl Table {
                         });
                         row.col(|ui| {
                             ui.label(&mapping.internal_client);
-                            if local_ip.as_deref() == Some(mapping.internal_client.as_str()) {
+                            if to_this_computer {
                                 ui.weak("(this computer)");
                             }
                         });
                         row.col(|ui| {
                             ui.label(mapping.internal_port.to_string());
                         });
+                        row.col(|ui| owner_cell(ui, owner, to_this_computer, mapping));
                         row.col(|ui| {
                             if let Some(protocol) = via.get(&mapping.key()) {
                                 ui.weak(format!("via {protocol}"));
@@ -254,6 +299,10 @@ impl Table {
                                 shortest_visible_lease = Some(shortest_visible_lease.map_or(secs, |s| s.min(secs)));
                             }
                             ui.label(lease_left(self.read_at, mapping.lease));
+                            if kept.contains(&mapping.key()) {
+                                ui.weak("(kept alive)")
+                                    .on_hover_text("renewed at half its lease and re-created if the router loses it");
+                            }
                         });
                         let response = row.response();
                         if response.clicked() {
@@ -270,6 +319,15 @@ impl Table {
                             }
                             if ui.button("Refresh lease").clicked() {
                                 actions.push(TableAction::Refresh(mapping.clone()));
+                                ui.close();
+                            }
+                            let keep = if kept.contains(&mapping.key()) {
+                                "Stop keeping alive"
+                            } else {
+                                "Keep alive"
+                            };
+                            if ui.button(keep).clicked() {
+                                actions.push(TableAction::ToggleKeep(mapping.clone()));
                                 ui.close();
                             }
                             if ui.button("Copy row").clicked() {
@@ -398,23 +456,53 @@ fn row_text(m: &Mapping) -> String {
     .join("\t")
 }
 
-fn haystack(m: &Mapping) -> String {
+/// The owner column: who is behind the mapping; stale ones stand out.
+fn owner_cell(ui: &mut egui::Ui, owner: Option<&Owner>, to_this_computer: bool, mapping: &Mapping) {
+    match owner {
+        None => {}
+        Some(Owner::Nobody) => {
+            ui.colored_label(ui.visuals().warn_fg_color, "⚠ stale")
+                .on_hover_text(format!(
+                    "nothing on this computer listens on {} port {}: the router forwards to nobody",
+                    mapping.protocol, mapping.internal_port
+                ));
+        }
+        Some(Owner::Unknown) if to_this_computer => {
+            ui.weak("not visible").on_hover_text(
+                "something listens, but its process belongs to another user: run as root (administrator) to see it",
+            );
+        }
+        Some(Owner::Unknown) => {}
+        Some(owner) => {
+            ui.label(owner.to_string());
+        }
+    }
+}
+
+/// The owner as the filter and the sort see it.
+fn owner_text(owner: Option<&Owner>) -> String {
+    owner.map_or_else(String::new, ToString::to_string)
+}
+
+fn haystack(m: &Mapping, owner: Option<&Owner>) -> String {
     format!(
-        "{} {} {} {} {} {} {}",
+        "{} {} {} {} {} {} {} {}",
         m.protocol,
         m.external_port,
         m.internal_client,
         m.internal_port,
         m.description,
         if m.enabled { "enabled" } else { "disabled" },
-        m.remote_host
+        m.remote_host,
+        owner_text(owner)
     )
     .to_lowercase()
 }
 
 /// Orders two mappings by a column; ties fall back to port and protocol, so the order is
 /// stable from one reload to the next.
-fn compare(a: &Mapping, b: &Mapping, column: Column) -> Ordering {
+fn compare(row_a: &Row, row_b: &Row, column: Column) -> Ordering {
+    let (a, b) = (&row_a.mapping, &row_b.mapping);
     let by_column = match column {
         Column::Protocol => a.protocol.cmp(&b.protocol),
         Column::ExternalPort => a.external_port.cmp(&b.external_port),
@@ -423,6 +511,7 @@ fn compare(a: &Mapping, b: &Mapping, column: Column) -> Ordering {
             _ => a.internal_client.cmp(&b.internal_client),
         },
         Column::InternalPort => a.internal_port.cmp(&b.internal_port),
+        Column::Owner => owner_text(row_a.owner.as_ref()).cmp(&owner_text(row_b.owner.as_ref())),
         Column::Description => a
             .description
             .as_str()

@@ -52,7 +52,10 @@ pub(super) fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOp
 }
 
 pub(super) fn app(start: Start) -> Harness<'static, App> {
+    // As App::new does for real (kittest's builder would override it): text from the router
+    // may hold characters no installed font has, drawn as boxes rather than a panic.
     Harness::builder()
+        .allow_missing_glyphs()
         .with_size([1280.0, 900.0])
         .build_eframe(move |cc| App::new(cc, start))
 }
@@ -621,6 +624,8 @@ fn settings_survive_a_restart() {
         filter: "steam".to_owned(),
         reload_secs: None,
         last_gateway_url: Some("http://192.168.1.1:5000/rootDesc.xml".to_owned()),
+        remove_created_on_exit: true,
+        reverse_dns: false,
     };
     settings.save(&mut storage);
     assert_eq!(Settings::load(Some(&storage)), settings);
@@ -673,4 +678,135 @@ fn several_gateways_offer_a_chooser() {
     h.get_by_label_contains("Basement router").click();
     step_until(&mut h, "the basement table", |h| has(h, "basement app"));
     assert!(!has(&h, "upstairs app"));
+}
+
+#[path = "../../tests/support/scenario.rs"]
+mod scenario;
+
+/// Every hostile- and quirky-gateway scenario of `tests/scenarios/`, through the window: it
+/// keeps drawing frames and ends up saying what happened (the error, or the table with what
+/// was odd about it).
+#[test]
+fn every_gateway_scenario_is_shown_to_the_user() {
+    let mut failures = Vec::new();
+    for s in scenario::Scenario::all() {
+        let sim = s.start_gateway();
+        let mut discovery = options(sim.ssdp_addr(), s.discovery_timeout());
+        discovery.gateway.request_timeout = s.request_timeout();
+        let mut h = app(Start {
+            discovery,
+            gateway_url: (s.run.action != "discover").then(|| sim.description_url()),
+            demo: false,
+            log_path: None,
+        });
+        let e = &s.expect;
+        let mut wanted: Vec<String> = Vec::new();
+        if e.error.is_some() {
+            wanted.extend(e.message.clone());
+        } else if let Some(n) = e.mappings {
+            wanted.push(super::table::plural(n, "mapping"));
+        }
+        wanted.extend(e.warning.clone());
+        wanted.extend(e.igd_version.clone());
+        let shown = |h: &Harness<'static, App>| wanted.iter().all(|w| has_contains(h, w));
+        let mut frames = 0;
+        while !shown(&h) && frames < MAX_FRAMES {
+            h.step();
+            frames += 1;
+            std::thread::yield_now();
+        }
+        if !shown(&h) {
+            failures.push(format!("{}: the window never showed {wanted:?}", s.name));
+        }
+        // The window is still drawing, whatever the gateway did.
+        h.step();
+        drop(h);
+        sim.kill();
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_window_survives_the_router_dying_and_shows_the_table_again_when_it_is_back() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(7001, "TCP", "127.0.0.1", "survivor", 0)],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the row", |h| has(h, "survivor"));
+    sim.kill();
+    h.key_press(egui::Key::F5);
+    step_until(&mut h, "the error", |h| has_contains(h, "Could not read the table"));
+    assert!(has_contains(&h, "retry in a moment"), "the error says what to do");
+    assert!(
+        has(&h, "survivor"),
+        "the last table stays visible while the router is away"
+    );
+    sim.restart(true);
+    h.key_press(egui::Key::F5);
+    step_until(&mut h, "the table back", |h| {
+        !has_contains(h, "Could not read the table")
+    });
+    assert!(has(&h, "survivor"));
+}
+
+/// The window's half of `docs/bad-input.md`: each invalid value, typed into its field of the
+/// Enable form, shows the reason and keeps the button disabled; nothing reaches the router.
+#[test]
+fn every_invalid_value_is_refused_next_to_its_field() {
+    let sim = sim(SimConfig::default(), &[]);
+    let mut h = connected(&sim);
+    let long = "x".repeat(256);
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("External port", &["0", "65536", "70000", "-1", "abc", "80.5"], "a port"),
+        ("Internal port", &["0", "65536", "70000", "-1", "abc"], "a port"),
+        (
+            "Internal IP",
+            &[
+                "300.1.1.1",
+                "::1",
+                "fe80::1",
+                "abc",
+                "0.0.0.0",
+                "255.255.255.255",
+                "224.0.0.1",
+            ],
+            "",
+        ),
+        (
+            "Description",
+            &[long.as_str()],
+            "a description may be at most 255 bytes",
+        ),
+        ("Lease (seconds)", &["604801", "-1", "1e3", "abc"], "a lease"),
+    ];
+    for (label, values, reason) in cases {
+        for value in *values {
+            type_into(&mut h, label, value);
+            h.step();
+            let expected = match *label {
+                "Internal IP" => portforward::parse_internal_ip("internal ip", value).unwrap_err().reason,
+                _ => reason.to_string(),
+            };
+            assert!(
+                has_contains(&h, &expected),
+                "{label} = {value:?}: no {expected:?} shown"
+            );
+            assert!(
+                !button_enabled(&h, "Enable port"),
+                "{label} = {value:?} left the button enabled"
+            );
+            clear(&mut h, label);
+        }
+    }
+    h.step();
+    assert!(
+        button_enabled(&h, "Enable port"),
+        "all fields empty again: automatic choices"
+    );
+    assert!(
+        !sim.actions().iter().any(|a| a.starts_with("Add")),
+        "the router saw {:?}",
+        sim.actions()
+    );
 }

@@ -25,6 +25,7 @@ fn connected_with(sim: &SimulatedGateway, presets: PresetStore) -> Harness<'stat
         log_path: None,
     };
     let mut h = Harness::builder()
+        .allow_missing_glyphs()
         .with_size([1280.0, 900.0])
         .build_eframe(move |cc| App::new(cc, start).with_presets(presets));
     step_until(&mut h, "the table is read", |h| has_contains(h, "mappings"));

@@ -1,7 +1,10 @@
 //! Misbehaviour on demand: broken XML, endless bodies, crashes, quirky list walks.
 
 /// A way the gateway misbehaves; several can be active at once ([`super::SimulatedGateway::set_faults`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Scenario files name them as data: `{ kind = "HugeBody", bytes = 100000000 }`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind")]
 pub enum Fault {
     /// Control replies are truncated XML with a mismatched closing tag (still HTTP 200 / 500).
     MalformedXml,

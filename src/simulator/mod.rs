@@ -179,12 +179,32 @@ impl SimulatedGateway {
 
     /// A plausible home router for the product's demo: IGD:2 with a dozen mappings from several apps.
     pub fn demo() -> std::io::Result<SimulatedGateway> {
+        SimulatedGateway::demo_with_rows(0)
+    }
+
+    /// The demo router with its table padded to `rows` mappings (for trying, and measuring,
+    /// the window with a big table: `portforward --demo --demo-rows 10000`).
+    pub fn demo_with_rows(rows: usize) -> std::io::Result<SimulatedGateway> {
         let gateway = SimulatedGateway::start(SimConfig {
             friendly_name: "PortForward demo router".to_string(),
             ..SimConfig::default()
         })?;
-        for mapping in demo_table() {
+        let table = demo_table();
+        let padding = rows.saturating_sub(table.len()).min(2 * 40_000);
+        for mapping in table {
             gateway.insert(mapping);
+        }
+        for i in 0..padding {
+            gateway.insert(SimMapping {
+                remote_host: String::new(),
+                external_port: 20_000 + (i / 2) as u16,
+                protocol: if i % 2 == 0 { "TCP" } else { "UDP" }.to_string(),
+                internal_port: 20_000 + (i / 2) as u16,
+                internal_client: format!("192.168.1.{}", 100 + i % 50),
+                enabled: true,
+                description: format!("generated {i}"),
+                lease_seconds: if i % 3 == 0 { 0 } else { 3600 },
+            });
         }
         Ok(gateway)
     }

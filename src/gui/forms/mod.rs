@@ -5,12 +5,13 @@
 pub mod disable;
 pub mod disable_all;
 pub mod enable;
+mod mapping_fields;
 pub mod refresh;
 
 use std::net::Ipv4Addr;
 
 use portforward::gateway::NewMapping;
-use portforward::{InputError, Mapping, Protocol};
+use portforward::{InputError, Protocol};
 
 /// What a form needs to know about the rest of the window.
 pub struct FormContext<'a> {
@@ -119,17 +120,6 @@ pub fn submit(ui: &mut egui::Ui, text: &str, busy: bool, blocked: Option<&str>) 
         }
     });
     clicked
-}
-
-/// The fields of a mapping as form text, for pre-filling from a selection.
-pub fn mapping_fields(m: &Mapping) -> [String; 5] {
-    [
-        m.external_port.to_string(),
-        m.internal_client.clone(),
-        m.internal_port.to_string(),
-        m.description.to_string(),
-        m.lease.as_secs().to_string(),
-    ]
 }
 
 /// Why a form cannot be sent: the first problem found.

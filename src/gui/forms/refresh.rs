@@ -1,19 +1,15 @@
 //! Refresh: renew a mapping's lease in place, from the selection or the last enable.
 
-use portforward::{Description, EnableRequest, Lease, Mapping, Port, Protocol, parse_internal_ip};
+use portforward::{EnableRequest, Lease, Mapping};
 
-use super::{Feedback, FormContext, blocked_reason, field, mapping_fields, protocol_field, submit, valid};
+use super::mapping_fields::{Hints, MappingFields};
+use super::{Feedback, FormContext, blocked_reason, submit};
 use crate::gui::tasks::Request;
 
 /// The refresh form's state.
 #[derive(Default)]
 pub struct RefreshForm {
-    external_port: String,
-    internal_ip: String,
-    internal_port: String,
-    protocol: Protocol,
-    description: String,
-    lease: String,
+    fields: MappingFields,
     /// The last result.
     pub feedback: Option<Feedback>,
 }
@@ -22,17 +18,7 @@ impl RefreshForm {
     /// Fills the form from a mapping (the selection). A permanent mapping is renewed with the
     /// default lease: a router reporting 0 left may mean "permanent" or "unknown".
     pub fn prefill(&mut self, mapping: &Mapping) {
-        let [external_port, internal_ip, internal_port, description, lease] = mapping_fields(mapping);
-        self.external_port = external_port;
-        self.internal_ip = internal_ip;
-        self.internal_port = internal_port;
-        self.description = description;
-        self.lease = if mapping.lease.is_permanent() {
-            "0".to_owned()
-        } else {
-            lease
-        };
-        self.protocol = mapping.protocol;
+        self.fields.fill(mapping, mapping.lease);
     }
 
     /// The request for a mapping, as the context menu sends it directly.
@@ -59,65 +45,25 @@ impl RefreshForm {
             Some(_) => format!("last enabled: {what}"),
             None => "as the router has it".to_owned(),
         };
-        let mut invalid = false;
-        let mut request = EnableRequest::default();
-        egui::Grid::new("refresh form").num_columns(2).show(ui, |ui| {
-            let port_hint = match last {
-                Some(l) => format!("last enabled: {}", l.external_port),
-                None => "required".to_owned(),
-            };
-            request.external_port = valid(
-                &mut invalid,
-                field(ui, "External port", &mut self.external_port, &port_hint, |t| {
-                    Port::parse_field("external port", t)
-                }),
-            );
-            request.internal_ip = valid(
-                &mut invalid,
-                field(
-                    ui,
-                    "Internal IP",
-                    &mut self.internal_ip,
-                    &hint(last.map(|l| l.internal_ip.to_string()).unwrap_or_default()),
-                    |t| parse_internal_ip("internal ip", t),
-                ),
-            );
-            request.internal_port = valid(
-                &mut invalid,
-                field(
-                    ui,
-                    "Internal port",
-                    &mut self.internal_port,
-                    &hint(last.map(|l| l.internal_port.to_string()).unwrap_or_default()),
-                    |t| Port::parse_field("internal port", t),
-                ),
-            );
-            protocol_field(ui, &mut self.protocol);
-            request.description = valid(
-                &mut invalid,
-                field(
-                    ui,
-                    "Description",
-                    &mut self.description,
-                    &hint(last.map(|l| l.description.to_string()).unwrap_or_default()),
-                    |t| Description::parse_field("description", t),
-                ),
-            );
-            request.lease = valid(
-                &mut invalid,
-                field(
-                    ui,
-                    "Lease (seconds)",
-                    &mut self.lease,
-                    &format!("{} (1 h); 0 = permanent", Lease::DEFAULT.as_secs()),
-                    |t| Lease::parse_field("lease", t),
-                ),
-            );
-        });
-        request.protocol = self.protocol;
+        let port_hint = match last {
+            Some(l) => format!("last enabled: {}", l.external_port),
+            None => "required".to_owned(),
+        };
+        let internal_ip = hint(last.map(|l| l.internal_ip.to_string()).unwrap_or_default());
+        let internal_port =
+            |_: Option<std::net::Ipv4Addr>| hint(last.map(|l| l.internal_port.to_string()).unwrap_or_default());
+        let description = hint(last.map(|l| l.description.to_string()).unwrap_or_default());
+        let hints = Hints {
+            external_port: &port_hint,
+            internal_ip: &internal_ip,
+            internal_port: &internal_port,
+            description: &description,
+        };
+        let (request, invalid) = self.fields.ui(ui, "refresh form", &hints);
+        let protocol = self.fields.protocol();
         let all_empty = request
             == EnableRequest {
-                protocol: self.protocol,
+                protocol,
                 ..Default::default()
             };
         let blocked = if request.external_port.is_none() && last.is_none() && !invalid && cx.connected {
@@ -130,7 +76,7 @@ impl RefreshForm {
             feedback.ui(ui);
         }
         // With nothing typed, renew the last enable exactly as it was made.
-        let last_as_is = all_empty && last.is_some_and(|l| l.protocol == self.protocol);
+        let last_as_is = all_empty && last.is_some_and(|l| l.protocol == protocol);
         send.then(|| Request::Refresh((!last_as_is).then_some(request)))
     }
 }

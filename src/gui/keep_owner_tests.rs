@@ -1,0 +1,174 @@
+//! Headless UI tests of the owner column, "Remove stale mappings", keep-alive and removal on
+//! exit, against the simulated gateway on 127.0.0.1 (which sees this computer as 127.0.0.1,
+//! so the listeners the tests open on 127.0.0.1 are this computer's). Bounded by frames.
+
+use std::net::{Ipv4Addr, TcpListener};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use portforward::simulator::SimConfig;
+
+use super::App;
+use super::tests::{MAX_FRAMES, connected, has, has_contains, mapping, sim, step_until, type_into};
+
+/// A port nothing on 127.0.0.1 listens on (bound, then let go).
+fn unused_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn count(h: &Harness<'static, App>, label: &str) -> usize {
+    h.query_all_by_label(label).count()
+}
+
+/// Right-clicks the row showing `row_label` and picks `item` from its menu.
+fn row_menu(h: &mut Harness<'static, App>, row_label: &str, item: &str) {
+    h.get_by_label(row_label).click_secondary();
+    h.step();
+    h.step();
+    h.get_by_label(item).click();
+    h.step();
+}
+
+#[test]
+fn the_owner_column_names_the_listening_process_and_marks_stale_mappings() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let served = listener.local_addr().unwrap().port();
+    let sim = sim(
+        SimConfig::default(),
+        &[
+            mapping(served, "TCP", "127.0.0.1", "served", 0),
+            mapping(unused_port(), "TCP", "127.0.0.1", "abandoned", 0),
+            mapping(2456, "UDP", "192.168.1.20", "other host", 0),
+        ],
+    );
+    let mut h = connected(&sim);
+    let me = std::process::id();
+    step_until(&mut h, "the owners", |h| has_contains(h, &format!("(pid {me})")));
+    let exe = std::env::current_exe().unwrap();
+    let exe = exe.file_name().unwrap().to_string_lossy();
+    assert!(
+        has(&h, &format!("{exe} (pid {me})")),
+        "the test process, by its full name"
+    );
+    assert_eq!(count(&h, "⚠ stale"), 1, "only the mapping nothing listens on");
+    assert!(has(&h, "Owner"), "the column header");
+    // The filter matches owners too.
+    type_into(&mut h, "Filter", "stale");
+    step_until(&mut h, "the filter", |h| has(h, "1 of 3 mappings match"));
+    assert!(has(&h, "abandoned") && !has(&h, "served"));
+}
+
+#[test]
+fn remove_stale_mappings_confirms_exactly_the_stale_rows() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let served = listener.local_addr().unwrap().port();
+    let (stale_a, stale_b) = (unused_port(), unused_port());
+    let sim = sim(
+        SimConfig::default(),
+        &[
+            mapping(served, "TCP", "127.0.0.1", "served", 0),
+            mapping(stale_a, "TCP", "127.0.0.1", "abandoned", 0),
+            mapping(stale_b, "UDP", "127.0.0.1", "abandoned udp", 0),
+            mapping(2456, "UDP", "192.168.1.20", "other host", 0),
+        ],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the owners", |h| count(h, "⚠ stale") == 2);
+    h.get_by_role_and_label(Role::Button, "Remove stale mappings").click();
+    step_until(&mut h, "the confirmation", |h| has(h, "Remove 2 mappings?"));
+    let listed: Vec<String> = h
+        .query_all_by_label_contains(" -> ")
+        .filter_map(|n| n.accesskit_node().value())
+        .collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(
+        listed.iter().any(|l| l.starts_with(&format!("{stale_a}/TCP"))),
+        "{listed:?}"
+    );
+    assert!(
+        listed.iter().any(|l| l.starts_with(&format!("{stale_b}/UDP"))),
+        "{listed:?}"
+    );
+    assert_eq!(sim.mappings().len(), 4, "nothing goes before the confirmation");
+    h.get_by_label("Remove 2 mappings").click();
+    step_until(&mut h, "the report", |h| has_contains(h, "Removed 2 of 2."));
+    let left: Vec<u16> = sim.mappings().iter().map(|m| m.external_port).collect();
+    assert_eq!(left, [served, 2456]);
+}
+
+#[test]
+fn a_kept_mapping_is_renewed_and_recreated_after_the_router_reboots() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(30001, "TCP", "127.0.0.1", "keep me", 600)],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the row", |h| has(h, "keep me"));
+    row_menu(&mut h, "keep me", "Keep alive");
+    // Marked, then renewed at once (its remaining lease is unknown to us).
+    step_until(&mut h, "the first renewal", |h| {
+        has_contains(h, "keep-alive: renewed 30001/TCP")
+    });
+    assert!(has(&h, "(kept alive)"));
+    assert!(has(&h, "keeping 1 mapping alive"), "the toolbar says so too");
+    let lease = sim.mappings()[0].lease_seconds;
+    assert!(lease > 3000, "renewed with the default hour: {lease}");
+
+    // The router reboots and forgets its table. The next reading shows the mapping missing;
+    // keep-alive checks at once and creates it again.
+    sim.restart(false);
+    assert!(sim.mappings().is_empty());
+    let mut recreated = false;
+    for frame in 0..MAX_FRAMES {
+        if frame % 200 == 0 {
+            h.key_press(egui::Key::F5);
+        }
+        h.step();
+        if has_contains(&h, "created again") {
+            recreated = true;
+            break;
+        }
+        std::thread::yield_now();
+    }
+    assert!(recreated, "keep-alive never re-created the mapping");
+    step_until(&mut h, "the row back", |h| has(h, "keep me"));
+    let back = sim.mappings();
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        (back[0].external_port, back[0].description.as_str()),
+        (30001, "keep me")
+    );
+
+    row_menu(&mut h, "keep me", "Stop keeping alive");
+    step_until(&mut h, "the mark gone", |h| !has(h, "(kept alive)"));
+}
+
+#[test]
+fn closing_removes_only_the_mappings_this_window_created_when_asked() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(5000, "TCP", "192.168.1.30", "another program", 0)],
+    );
+    let mut h = connected(&sim);
+    type_into(&mut h, "External port", "18090");
+    h.get_by_label("Enable port").click();
+    step_until(&mut h, "the enable", |h| {
+        has_contains(h, "Forwarded 203.0.113.7:18090/TCP")
+    });
+    assert_eq!(sim.mappings().len(), 2);
+
+    h.get_by_label("Options").click();
+    h.step();
+    h.step();
+    h.get_by_label("Remove mappings created by PortForward when closing")
+        .click();
+    h.step();
+    eframe::App::on_exit(h.state_mut(), None);
+    let left: Vec<u16> = sim.mappings().iter().map(|m| m.external_port).collect();
+    assert_eq!(left, [5000], "only this window's own mapping goes");
+}
