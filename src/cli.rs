@@ -2,6 +2,7 @@
 //! code is non-zero on any failure, with the reason on stderr.
 
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -24,7 +25,10 @@ macro_rules! outln {
 
 // After the macro, so that they can use it.
 mod keep;
+mod natpmp;
 mod owners;
+mod presets;
+mod transfer;
 
 /// Manage your router's port forwards over UPnP IGD. Without a command, opens the window.
 #[derive(Debug, Parser)]
@@ -42,6 +46,9 @@ pub struct Args {
     /// Use the built-in simulated router (on 127.0.0.1) instead of a real one.
     #[arg(long, global = true)]
     pub demo: bool,
+    /// Where presets and NAT-PMP/PCP mappings are kept (default: the platform's config directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
     /// With --demo: pad the demo router's table to N mappings.
     #[arg(long, global = true, value_name = "N", requires = "demo")]
     pub demo_rows: Option<usize>,
@@ -82,6 +89,16 @@ pub enum Command {
     Refresh(MappingArgs),
     /// Remove every mapping matching ALL the given filters. Lists them and changes nothing without --yes.
     DisableAll(DisableAllArgs),
+    /// Write the table to a JSON or CSV file.
+    Export(transfer::ExportArgs),
+    /// Add the mappings of a JSON or CSV file. Shows the plan and changes nothing without --yes.
+    Import(transfer::ImportArgs),
+    /// Saved sets of mappings, applied in one go.
+    #[command(subcommand)]
+    Preset(presets::PresetCommand),
+    /// This computer's own mappings over NAT-PMP / PCP (routers without UPnP).
+    #[command(subcommand)]
+    Natpmp(natpmp::NatPmpCommand),
     /// Forward a port (same flags as enable) and keep it: renew at half its lease, re-create it
     /// if the router loses it, until Ctrl-C.
     Keep {
@@ -227,12 +244,15 @@ fn discovery(args: &Args) -> DiscoveryOptions {
 
 fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
     let command = args.command.as_ref().expect("run only with a subcommand");
-    if let Command::Gateways = command {
-        return gateways(args);
+    match command {
+        Command::Gateways => return gateways(args),
+        Command::Natpmp(natpmp) => return natpmp::run(args, natpmp),
+        Command::Preset(preset) if !preset.needs_router() => return presets::run(args, preset, None),
+        _ => {}
     }
     let (forwarder, _demo) = connect(args)?;
     match command {
-        Command::Gateways => unreachable!("handled above"),
+        Command::Gateways | Command::Natpmp(_) => unreachable!("handled above"),
         Command::Ip => ip(args, &forwarder),
         Command::List { reverse_dns } => list(args, &forwarder, *reverse_dns),
         Command::Keep {
@@ -265,6 +285,9 @@ fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::DisableAll(d) => disable_all(args, &forwarder, d),
+        Command::Export(e) => transfer::export(args, &forwarder, e),
+        Command::Import(i) => transfer::import(args, &forwarder, i),
+        Command::Preset(preset) => presets::run(args, preset, Some(&forwarder)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Typed errors. Every message says what happened and what the user can do about it.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::mapping::MappingKey;
@@ -221,6 +222,12 @@ pub enum GatewayError {
         /// The mapping that was accepted.
         key: MappingKey,
     },
+    /// A file (presets, an export, an import) could not be read or written.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A NAT-PMP or PCP request failed.
+    #[error(transparent)]
+    PortControl(#[from] crate::natpmp::PortControlError),
 }
 
 impl GatewayError {
@@ -262,6 +269,29 @@ fn upnp_message(action: &str, code: UpnpCode, number: u16, key: Option<&MappingK
         }
         (_, Some(key), _) => format!("{action} for {key} was refused (error {number}): {}", code.advice()),
         (_, None, _) => format!("{action} was refused (error {number}): {}", code.advice()),
+    }
+}
+
+/// A file could not be read or written; the reason comes from the system.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {action} {}: {reason}", path.display())]
+pub struct FileError {
+    /// "read", "write", …
+    pub action: &'static str,
+    /// The file.
+    pub path: PathBuf,
+    /// What the system or the parser said, and what to do.
+    pub reason: String,
+}
+
+impl FileError {
+    /// An error for `action` on `path`.
+    pub fn new(action: &'static str, path: impl Into<PathBuf>, reason: impl fmt::Display) -> FileError {
+        FileError {
+            action,
+            path: path.into(),
+            reason: reason.to_string(),
+        }
     }
 }
 

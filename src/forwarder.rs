@@ -325,6 +325,12 @@ impl PortForwarder {
         self.bulk(mappings, |m| self.gateway.delete_port_mapping(&m.key()))
     }
 
+    /// Creates exactly these mappings, row by row (a preset, a confirmed import): one refusal
+    /// does not stop the others. Same as [`PortForwarder::restore_mappings`], named for its use.
+    pub fn add_mappings(&self, mappings: &[Mapping]) -> BulkReport {
+        self.restore_mappings(mappings)
+    }
+
     /// Re-creates removed mappings with the same fields and their remaining lease (undo).
     pub fn restore_mappings(&self, mappings: &[Mapping]) -> BulkReport {
         self.bulk(mappings, |m| {

@@ -2,7 +2,10 @@
 //!
 //! The library is the heart of the desktop window and the command line, and knows nothing
 //! of either. [`PortForwarder`] is PyForward's API done right; [`gateway`] has the lower
-//! level: discovery, descriptions and every IGD action.
+//! level: discovery, descriptions and every IGD action. [`presets`] keeps named sets of
+//! mappings, [`transfer`] exports and imports tables and presets as JSON or CSV (with a plan
+//! before anything is sent), and [`natpmp`] maps this computer's ports over NAT-PMP / PCP on
+//! routers without UPnP.
 //!
 //! ```no_run
 //! use portforward::{EnableRequest, MappingFilter, PortForwarder, Protocol};
@@ -44,11 +47,14 @@ pub mod gateway;
 mod keepalive;
 mod local;
 mod mapping;
+pub mod natpmp;
 mod owner;
 mod parallel;
+pub mod presets;
 pub mod simulator;
+pub mod transfer;
 
-pub use error::{GatewayError, HttpFailure, InputError, UpnpCode};
+pub use error::{FileError, GatewayError, HttpFailure, InputError, UpnpCode};
 pub use filter::MappingFilter;
 pub use forwarder::{BulkReport, DEFAULT_DESCRIPTION, EnableRequest, Enabled, PortForwarder};
 pub use keepalive::{Due, KeepAlive, KeepAliveEvent, KeepAliveTimings, remove_created};

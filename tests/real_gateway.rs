@@ -860,3 +860,246 @@ fn the_lan_link_going_down_and_up_is_survived() {
         "the same forwarder reads the table once the link is back"
     );
 }
+
+/// A fresh directory for files a test writes (never the real config directory).
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pfw-real-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rows_in(env: &Env, range: std::ops::RangeInclusive<u16>) -> Vec<Row> {
+    let mut rows: Vec<Row> = upnpc_rows(env, "lan1")
+        .into_iter()
+        .map(|(row, _)| row)
+        .filter(|r| range.contains(&r.external_port))
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn a_preset_applied_exported_and_reimported_round_trips() {
+    use portforward::presets::{Preset, PresetMapping, PresetTarget};
+    use portforward::transfer::{self, Format};
+    let env = env();
+    let f = forwarder(&env);
+    let range = 47600..=47620;
+    clean_range(&env, &f, range.clone());
+    let mut preset = Preset::new("Real preset").unwrap();
+    for protocol in Protocol::ALL {
+        preset.mappings.push(PresetMapping {
+            duration: Lease::seconds(600).unwrap(),
+            ..PresetMapping::same_port(port(47601), protocol, PresetTarget::ThisComputer)
+        });
+    }
+    preset.mappings.push(PresetMapping {
+        internal_port: port(47612),
+        description: portforward::Description::parse_field("d", "lan2, \"web\"").unwrap(),
+        ..PresetMapping::same_port(port(47602), Protocol::Tcp, PresetTarget::Host(env.lan2))
+    });
+    let report = f.apply_preset(&preset);
+    if env.cgnat {
+        assert!(report.done.is_empty(), "{report:?}");
+        assert!(
+            report.failed.iter().all(|(_, why)| why.contains("behind another NAT")),
+            "{report:?}"
+        );
+        return;
+    }
+    if env.secure {
+        // A secure-mode router forwards only to the asking host: that row alone fails.
+        assert_eq!(report.done.len(), 2, "{report:?}");
+        assert_eq!(report.failed.len(), 1);
+        assert!(report.failed[0].1.contains("secure mode"), "{}", report.failed[0].1);
+    } else {
+        assert!(report.is_complete(), "{report:?}");
+    }
+    let applied = rows_in(&env, range.clone());
+    assert_eq!(applied.len(), report.done.len(), "{applied:?}");
+    for protocol in ["TCP", "UDP"] {
+        assert!(
+            applied.iter().any(|r| r.protocol == protocol
+                && r.external_port == 47601
+                && r.internal_ip == env.lan1.to_string()
+                && r.description == "Real preset"),
+            "{applied:?}"
+        );
+    }
+
+    // The preset exported and re-imported is the same preset.
+    let dir = temp_dir("preset");
+    for format in Format::ALL {
+        let file = dir.join(format!("preset.{}", format.extension()));
+        transfer::write_file(&file, &transfer::export_preset(&preset, format)).unwrap();
+        let back = transfer::read_import(&file)
+            .unwrap()
+            .into_preset("Real preset")
+            .unwrap();
+        assert_eq!(back, preset, "{format}");
+    }
+
+    // The table rows exported, removed, and imported again with the command line.
+    let ours: Vec<Mapping> = listed(&f)
+        .into_iter()
+        .filter(|m| range.contains(&m.external_port.get()))
+        .collect();
+    for format in Format::ALL {
+        let file = dir.join(format!("table.{}", format.extension()));
+        transfer::write_file(&file, &transfer::export_table(&ours, format)).unwrap();
+        assert!(f.remove_mappings(&ours).is_complete());
+        assert!(rows_in(&env, range.clone()).is_empty());
+        let config = dir.to_str().unwrap();
+        let path = file.to_str().unwrap();
+        let preview = cli(&env, &["--config-dir", config, "import", path]);
+        assert!(
+            preview.status.success(),
+            "{}{}",
+            text(&preview.stdout),
+            text(&preview.stderr)
+        );
+        assert!(rows_in(&env, range.clone()).is_empty(), "nothing sent without --yes");
+        let out = cli(&env, &["--config-dir", config, "--json", "import", path, "--yes"]);
+        assert!(
+            out.status.success(),
+            "{format}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["added"].as_array().unwrap().len(), ours.len(), "{result}");
+        assert_eq!(
+            rows_in(&env, range.clone()),
+            applied,
+            "{format}: the same rows as upnpc lists them"
+        );
+        let again = cli(&env, &["--config-dir", config, "import", path]);
+        assert!(
+            text(&again.stdout).contains(&format!("0 to add, 0 conflicting, {} unchanged, 0 invalid", ours.len())),
+            "{}",
+            text(&again.stdout)
+        );
+    }
+    clean_range(&env, &f, range);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn natpmp_and_pcp_mappings_are_made_listed_once_and_removed() {
+    use portforward::natpmp::{self, PortControlClient, PortControlMode, PortControlProtocol};
+    let env = env();
+    let gateway: Ipv4Addr = std::env::var("PFW_LAN_GW").unwrap().parse().unwrap();
+    let f = forwarder(&env);
+    let range = 47700..=47720;
+    clean_range(&env, &f, range.clone());
+    let client = PortControlClient::new(gateway).unwrap();
+    assert_eq!(client.local_ip(), env.lan1);
+    let lifetime = Lease::seconds(600).unwrap();
+    if env.cgnat {
+        // No usable external address: NAT-PMP answers result 3, "network failure".
+        let natpmp = client.clone().with_mode(PortControlMode::NatPmp);
+        let err = natpmp.map(Protocol::Tcp, port(47701), None, lifetime).unwrap_err();
+        let portforward::GatewayError::PortControl(inner) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(inner.result_code(), Some(3), "{err}");
+        assert!(err.to_string().contains("carrier-grade NAT"), "{err}");
+        // PCP answers "no resources" (8); the cause is found and named all the same.
+        for mode in [PortControlMode::Pcp, PortControlMode::Auto] {
+            let err = client
+                .clone()
+                .with_mode(mode)
+                .map(Protocol::Tcp, port(47701), None, lifetime)
+                .unwrap_err();
+            assert!(err.to_string().contains("carrier-grade NAT"), "{mode:?}: {err}");
+        }
+        return;
+    }
+    assert_eq!(client.external_ip().unwrap(), Ipv4Addr::new(1, 2, 3, 4));
+    for (mode, via, p) in [
+        (PortControlMode::NatPmp, PortControlProtocol::NatPmp, 47701),
+        (PortControlMode::Pcp, PortControlProtocol::Pcp, 47702),
+        (PortControlMode::Auto, PortControlProtocol::Pcp, 47703),
+    ] {
+        let client = client.clone().with_mode(mode);
+        let mapping = client
+            .map(Protocol::Udp, port(p), Some(port(p)), lifetime)
+            .unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        assert_eq!(mapping.via, via);
+        assert_eq!(mapping.external_port.get(), p);
+        assert_eq!(mapping.external_ip, Some(Ipv4Addr::new(1, 2, 3, 4)));
+        assert!(mapping.lifetime_secs > 0 && mapping.lifetime_secs <= 600, "{mapping:?}");
+        // The UPnP table lists it (upnpc and our list agree); marked, and shown once.
+        let seen = upnpc_rows(&env, "lan1");
+        let row = seen
+            .iter()
+            .map(|(r, _)| r)
+            .find(|r| r.external_port == p && r.protocol == "UDP")
+            .unwrap_or_else(|| panic!("{mode:?}: not in upnpc -l: {seen:?}"));
+        assert_eq!(row.internal_ip, env.lan1.to_string());
+        assert_eq!(
+            PortControlProtocol::from_description(&row.description),
+            Some(via),
+            "{row:?}"
+        );
+        let marked = natpmp::mark_port_control(listed(&f), std::slice::from_ref(&mapping));
+        assert_eq!(
+            marked.mappings.iter().filter(|m| m.external_port.get() == p).count(),
+            1,
+            "shown once"
+        );
+        assert_eq!(marked.via.get(&mapping.key()), Some(&via));
+
+        let renewed = client.renew(&mapping, None).unwrap();
+        assert_eq!(renewed.external_port, mapping.external_port);
+        client.unmap(&renewed).unwrap();
+        assert!(has(&f, p, Protocol::Udp).is_none(), "{mode:?}: removed");
+    }
+
+    // The command line: map in one run, remove in another (the PCP nonce is kept on disk).
+    let dir = temp_dir("natpmp");
+    let config = dir.to_str().unwrap();
+    let gw = gateway.to_string();
+    let out = cli(
+        &env,
+        &[
+            "--config-dir",
+            config,
+            "natpmp",
+            "map",
+            "--gateway-ip",
+            &gw,
+            "--internal-port",
+            "47710",
+            "--lifetime",
+            "300",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1.2.3.4:47710/TCP -> 192.168.77.10:47710 via PCP"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(has(&f, 47710, Protocol::Tcp).is_some());
+    let out = cli(
+        &env,
+        &[
+            "--config-dir",
+            config,
+            "natpmp",
+            "unmap",
+            "--gateway-ip",
+            &gw,
+            "--external-port",
+            "47710",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(has(&f, 47710, Protocol::Tcp).is_none());
+    clean_range(&env, &f, range);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -16,9 +16,12 @@ use super::forms::refresh::RefreshForm;
 use super::forms::{Feedback, FormContext};
 use super::header::{Header, HeaderAction, Link};
 use super::log::{Level, Log};
+use super::port_control::PortControlPanel;
+use super::presets::{PresetsContext, PresetsPanel};
 use super::settings::{RELOAD_CHOICES, Settings, reload_label};
 use super::table::{Table, TableAction, plural};
 use super::tasks::{Kind, Outcome, Request, Task};
+use super::transfer::{TransferContext, TransferWindows};
 
 mod keep_owner;
 
@@ -41,6 +44,8 @@ enum FormTab {
     Disable,
     DisableAll,
     Refresh,
+    Presets,
+    PortControl,
 }
 
 /// Which mappings a confirmation is about, and where its result goes.
@@ -66,6 +71,9 @@ pub struct App {
     disable: DisableForm,
     disable_all: DisableAllForm,
     refresh: RefreshForm,
+    presets: PresetsPanel,
+    port_control: PortControlPanel,
+    transfer: TransferWindows,
     log: Log,
     tasks: Vec<Task>,
     /// The last mapping enabled in this session (disable's and refresh's default).
@@ -127,6 +135,9 @@ impl App {
             disable: DisableForm::default(),
             disable_all: DisableAllForm::default(),
             refresh: RefreshForm::default(),
+            presets: PresetsPanel::default(),
+            port_control: PortControlPanel::default(),
+            transfer: TransferWindows::default(),
             log: Log::new(start.log_path),
             tasks: Vec::new(),
             last_enable: None,
@@ -149,6 +160,21 @@ impl App {
             None => app.start_discovery(&cc.egui_ctx),
         }
         app
+    }
+
+    /// Keeps presets and NAT-PMP/PCP mappings in the platform's config directory; without
+    /// this (as in tests) they live in memory only.
+    pub fn with_saved_files(mut self) -> App {
+        self.presets = PresetsPanel::open_default();
+        self.port_control = PortControlPanel::open_default();
+        self
+    }
+
+    /// Uses these presets (tests; the window uses [`App::with_saved_files`]).
+    #[cfg(test)]
+    pub fn with_presets(mut self, store: portforward::presets::PresetStore) -> App {
+        self.presets = PresetsPanel::new(store);
+        self
     }
 
     fn busy(&self, kind: Kind) -> bool {
@@ -258,8 +284,10 @@ impl App {
                 }
                 self.log
                     .push(Level::Ok, format!("read {}", plural(table.mappings.len(), "mapping")));
-                self.after_table_read(ctx, &table.mappings);
-                self.table.load(table.mappings);
+                let marked = portforward::natpmp::mark_port_control(table.mappings, self.port_control.mappings());
+                self.after_table_read(ctx, &marked.mappings);
+                self.table.load(marked.mappings);
+                self.table.via = marked.via;
                 self.table_error = None;
                 self.table_warnings = table.warnings;
             }
@@ -481,6 +509,7 @@ impl App {
             if loading {
                 ui.spinner();
             }
+            self.transfer.buttons(ui);
             let label = ui.label("Auto-reload:");
             let before = self.settings.reload_secs;
             egui::ComboBox::from_id_salt("reload interval")
@@ -535,6 +564,8 @@ impl App {
             ui.selectable_value(&mut self.tab, FormTab::Disable, "Disable");
             ui.selectable_value(&mut self.tab, FormTab::DisableAll, "Disable all");
             ui.selectable_value(&mut self.tab, FormTab::Refresh, "Refresh");
+            ui.selectable_value(&mut self.tab, FormTab::Presets, "Presets");
+            ui.selectable_value(&mut self.tab, FormTab::PortControl, "NAT-PMP/PCP");
         });
         ui.separator();
         let local_ip = self.header.forwarder().map(|f| f.local_ip());
@@ -546,7 +577,17 @@ impl App {
             local_ip,
             last_enable: self.last_enable.as_ref(),
         };
-        egui::ScrollArea::vertical()
+        let selection = match self.tab {
+            FormTab::Presets => self.table.selection(),
+            _ => Vec::new(),
+        };
+        let upnp_gateway = self.header.forwarder().and_then(|f| match f.gateway().addr().ip() {
+            std::net::IpAddr::V4(ip) => Some(ip),
+            std::net::IpAddr::V6(_) => None,
+        });
+        let mut presets_changed = false;
+        let mut port_control_changed = false;
+        let request = egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| match self.tab {
                 FormTab::Enable => {
@@ -565,8 +606,40 @@ impl App {
                     ui.weak("Renew a mapping's lease in place. Select a row to fill this in.");
                     self.refresh.ui(ui, &cx(Kind::Refresh))
                 }
+                FormTab::Presets => {
+                    let mut presets_cx = PresetsContext {
+                        forwarder: self.header.forwarder(),
+                        selection: &selection,
+                        log: &mut self.log,
+                    };
+                    presets_changed = self.presets.ui(ui, &mut presets_cx);
+                    None
+                }
+                FormTab::PortControl => {
+                    port_control_changed = self.port_control.ui(ui, upnp_gateway, &mut self.log);
+                    None
+                }
             })
-            .inner
+            .inner;
+        if presets_changed {
+            self.after_change(ui.ctx());
+        }
+        if port_control_changed {
+            self.port_control_changed(ui.ctx());
+        }
+        request
+    }
+
+    /// NAT-PMP/PCP mappings changed: read the table again (the router may list them), or,
+    /// without a UPnP gateway, show them alone.
+    fn port_control_changed(&mut self, ctx: &egui::Context) {
+        if self.header.forwarder().is_some() {
+            self.after_change(ctx);
+        } else {
+            let marked = portforward::natpmp::mark_port_control(Vec::new(), self.port_control.mappings());
+            self.table.load(marked.mappings);
+            self.table.via = marked.via;
+        }
     }
 
     /// The confirmation of a removal: exactly which mappings will go.
@@ -698,7 +771,22 @@ impl eframe::App for App {
         if let Some(request) = self.confirm_ui(&ctx) {
             self.spawn(&ctx, request);
         }
-        if !self.tasks.is_empty() {
+        let selection = if self.transfer.is_open() {
+            self.table.selection()
+        } else {
+            Vec::new()
+        };
+        let mut transfer_cx = TransferContext {
+            forwarder: self.header.forwarder(),
+            selection: &selection,
+            presets: &mut self.presets.store,
+            log: &mut self.log,
+        };
+        if self.transfer.ui(&ctx, &mut transfer_cx) {
+            self.after_change(&ctx);
+        }
+        let panels_busy = self.presets.busy() || self.port_control.busy() || self.transfer.busy();
+        if !self.tasks.is_empty() || panels_busy {
             // The worker wakes the window when done; this is the fallback while spinners turn.
             ctx.request_repaint_after(Duration::from_millis(100));
         }

@@ -2,18 +2,25 @@
 //! on a worker thread (see [`tasks`]); the UI thread only draws state.
 
 mod app;
+mod file_dialog;
 mod forms;
 mod header;
+mod jobs;
 #[cfg(test)]
 mod keep_owner_tests;
 mod keepalive;
 mod log;
 mod owners;
+mod port_control;
+mod presets;
 mod settings;
 mod table;
 mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_presets;
+mod transfer;
 
 use std::process::ExitCode;
 
@@ -79,7 +86,11 @@ pub fn run(launch: Launch) -> ExitCode {
         demo: demo.is_some(),
         log_path: log::default_path(),
     };
-    let result = eframe::run_native("PortForward", options, Box::new(|cc| Ok(Box::new(App::new(cc, start)))));
+    let result = eframe::run_native(
+        "PortForward",
+        options,
+        Box::new(|cc| Ok(Box::new(App::new(cc, start).with_saved_files()))),
+    );
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

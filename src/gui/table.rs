@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Key, Modifiers, Sense};
 use egui_extras::{Column as TableColumn, TableBuilder};
+use portforward::natpmp::PortControlProtocol;
 use portforward::{Lease, Mapping, MappingKey, Owner};
 
 use super::settings::{Column, Sort};
@@ -56,6 +57,8 @@ pub struct Table {
     pub selection_generation: u64,
     /// Focus the filter box on the next frame (Ctrl+F).
     pub focus_filter: bool,
+    /// Rows made through NAT-PMP or PCP, marked "via …".
+    pub via: HashMap<MappingKey, PortControlProtocol>,
     /// The mappings kept alive, marked in the lease column.
     pub kept: HashSet<MappingKey>,
 }
@@ -73,6 +76,7 @@ impl Default for Table {
             local_ip: None,
             selection_generation: 0,
             focus_filter: false,
+            via: HashMap::new(),
             kept: HashSet::new(),
         }
     }
@@ -226,6 +230,7 @@ impl Table {
             let order = &self.order;
             let rows = &self.rows;
             let local_ip = self.local_ip.map(|ip| ip.to_string());
+            let via = &self.via;
             let kept = &self.kept;
             table
                 .header(text_height + 4.0, |mut header| {
@@ -273,6 +278,9 @@ impl Table {
                         });
                         row.col(|ui| owner_cell(ui, owner, to_this_computer, mapping));
                         row.col(|ui| {
+                            if let Some(protocol) = via.get(&mapping.key()) {
+                                ui.weak(format!("via {protocol}"));
+                            }
                             ui.label(mapping.description.as_str());
                         });
                         row.col(|ui| {

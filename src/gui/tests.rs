@@ -40,7 +40,7 @@ pub(super) fn sim(config: SimConfig, mappings: &[SimMapping]) -> SimulatedGatewa
     sim
 }
 
-fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOptions {
+pub(super) fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOptions {
     DiscoveryOptions {
         timeout,
         search_addr,
@@ -51,7 +51,7 @@ fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOptions {
     }
 }
 
-fn app(start: Start) -> Harness<'static, App> {
+pub(super) fn app(start: Start) -> Harness<'static, App> {
     // As App::new does for real (kittest's builder would override it): text from the router
     // may hold characters no installed font has, drawn as boxes rather than a panic.
     Harness::builder()
@@ -116,7 +116,7 @@ pub(super) fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) 
     h.step();
 }
 
-fn clear(h: &mut Harness<'static, App>, label: &str) {
+pub(super) fn clear(h: &mut Harness<'static, App>, label: &str) {
     field(h, label).click();
     h.step();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);

@@ -14,6 +14,7 @@
 mod actions;
 mod faults;
 mod http;
+mod port_control;
 mod server;
 mod soap;
 mod ssdp;
@@ -29,6 +30,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use faults::Fault;
+pub use port_control::{PortControlSimConfig, SimPortControlMapping, SimulatedPortControl};
 
 use table::Table;
 
