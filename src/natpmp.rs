@@ -554,6 +554,24 @@ impl PortControlClient {
         (0..=RETRIES).map(|i| FIRST_WAIT * 2u32.pow(i as u32)).sum()
     }
 
+    /// A failure of the UDP exchange itself (a socket error, or no answer at all), the same
+    /// for NAT-PMP and PCP.
+    fn exchange_error(&self, socket: Option<std::io::Error>) -> PortControlError {
+        match socket {
+            Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                PortControlError::NotListening { gateway: self.gateway }
+            }
+            Some(e) => PortControlError::Socket {
+                gateway: self.gateway,
+                reason: e.to_string(),
+            },
+            None => PortControlError::NoAnswer {
+                gateway: self.gateway,
+                waited: self.waited(),
+            },
+        }
+    }
+
     fn natpmp_error(&self, failure: crab_nat::natpmp::Failure) -> GatewayError {
         use crab_nat::natpmp::Failure as F;
         let refused = |code| PortControlError::Refused {
@@ -562,17 +580,8 @@ impl PortControlClient {
             code,
         };
         GatewayError::PortControl(match failure {
-            F::Socket(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                PortControlError::NotListening { gateway: self.gateway }
-            }
-            F::Socket(e) => PortControlError::Socket {
-                gateway: self.gateway,
-                reason: e.to_string(),
-            },
-            F::Timeout => PortControlError::NoAnswer {
-                gateway: self.gateway,
-                waited: self.waited(),
-            },
+            F::Socket(e) => self.exchange_error(Some(e)),
+            F::Timeout => self.exchange_error(None),
             F::InvalidResponse(kind) => PortControlError::Malformed {
                 via: PortControlProtocol::NatPmp,
                 gateway: self.gateway,
@@ -594,17 +603,8 @@ impl PortControlClient {
             code,
         };
         GatewayError::PortControl(match failure {
-            F::Socket(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                PortControlError::NotListening { gateway: self.gateway }
-            }
-            F::Socket(e) => PortControlError::Socket {
-                gateway: self.gateway,
-                reason: e.to_string(),
-            },
-            F::Timeout => PortControlError::NoAnswer {
-                gateway: self.gateway,
-                waited: self.waited(),
-            },
+            F::Socket(e) => self.exchange_error(Some(e)),
+            F::Timeout => self.exchange_error(None),
             // A NAT-PMP-only router answers a PCP request in NAT-PMP: "version 0 only".
             F::UnsupportedVersion(VersionCode::NatPmp) => PortControlError::Refused {
                 via: PortControlProtocol::NatPmp,
