@@ -19,7 +19,11 @@ use serde_json::json;
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        // Formatted first, then written at once: stdout's line buffer would otherwise send
+        // a long line (a listing as JSON) to the terminal or pipe a kilobyte at a time.
+        let mut text = format!($($arg)*);
+        text.push('\n');
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }};
 }
 
@@ -373,8 +377,7 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
 }
 
 fn list(args: &Args, forwarder: &PortForwarder, reverse_dns: bool) -> Result<ExitCode, GatewayError> {
-    let table = forwarder.get_all_mappings()?;
-    let owners = owners::owners_of(forwarder, &table.mappings, reverse_dns);
+    let (table, owners) = owners::list_with_owners(forwarder, reverse_dns)?;
     if args.json {
         let rows: Vec<_> = table
             .mappings

@@ -60,7 +60,11 @@ pub fn soap_reply(status: u16, body: &[u8]) -> bool {
         .into_iter()
         .find(|action| body.contains(&format!("{action}Response")))
         .unwrap_or(ACTIONS[0]);
-    let reply = Reply { status, body };
+    let reply = Reply {
+        status,
+        server: None,
+        body,
+    };
     match gateway::read_reply("http://192.168.1.1:5000/ctl/IPConn", action, &reply) {
         Ok(outputs) if action == "GetListOfPortMappings" => {
             gateway::parse_port_listing(outputs.get("NewPortListing")).is_ok()

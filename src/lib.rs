@@ -63,4 +63,4 @@ pub use local::{
     random_port,
 };
 pub use mapping::{Description, Lease, Mapping, MappingKey, Port, Protocol, parse_internal_ip};
-pub use owner::{Owner, OwnerOptions, resolve_owners, stale_mappings};
+pub use owner::{LocalSockets, Owner, OwnerOptions, resolve_owners, resolve_owners_from, stale_mappings};

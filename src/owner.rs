@@ -23,7 +23,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -31,6 +31,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::mapping::{Mapping, Protocol};
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod linux;
 
 /// Who a mapping serves.
 ///
@@ -115,8 +118,46 @@ fn system_hosts_file() -> PathBuf {
 /// this computer's socket table, read once for the whole call. Never fails: what cannot be
 /// found out is [`Owner::Unknown`].
 pub fn resolve_owners(mappings: &[Mapping], local_ip: Ipv4Addr, options: &OwnerOptions) -> Vec<Owner> {
+    let protocols: HashSet<Protocol> = mappings
+        .iter()
+        .filter(|m| m.internal_ip() == Some(local_ip))
+        .map(|m| m.protocol)
+        .collect();
+    let sockets = if protocols.is_empty() {
+        LocalSockets::none()
+    } else {
+        LocalSockets::read_protocols(&protocols)
+    };
+    resolve_owners_from(&sockets, mappings, local_ip, options)
+}
+
+/// [`resolve_owners`] with a socket snapshot read beforehand, e.g. on another thread while
+/// the router is being asked for its table (the snapshot needs no network).
+///
+/// ```no_run
+/// # use portforward::{LocalSockets, OwnerOptions, PortForwarder, resolve_owners_from};
+/// # let forwarder = PortForwarder::discover(&Default::default())?;
+/// let (table, sockets) = std::thread::scope(|scope| {
+///     let sockets = scope.spawn(LocalSockets::read);
+///     (forwarder.get_all_mappings(), sockets.join().expect("reading sockets does not panic"))
+/// });
+/// let table = table?;
+/// let owners = resolve_owners_from(&sockets, &table.mappings, forwarder.local_ip(), &OwnerOptions::default());
+/// # Ok::<(), portforward::GatewayError>(())
+/// ```
+pub fn resolve_owners_from(
+    sockets: &LocalSockets,
+    mappings: &[Mapping],
+    local_ip: Ipv4Addr,
+    options: &OwnerOptions,
+) -> Vec<Owner> {
     let local = |m: &Mapping| m.internal_ip() == Some(local_ip);
-    let sockets = mappings.iter().any(local).then(SocketTable::read);
+    let wanted: HashSet<(Protocol, u16)> = mappings
+        .iter()
+        .filter(|m| local(m))
+        .map(|m| (m.protocol, m.internal_port.get()))
+        .collect();
+    let sockets = (!wanted.is_empty()).then(|| sockets.table_for(local_ip, &wanted));
     let others: Vec<Ipv4Addr> = mappings
         .iter()
         .filter(|m| !local(m))
@@ -160,7 +201,126 @@ struct OpenSocket {
     pids: Vec<u32>,
 }
 
-/// A snapshot of this computer's sockets, with the names of the processes that matter.
+impl OpenSocket {
+    /// Whether traffic forwarded to `local_ip:port` over `protocol` reaches this socket: it
+    /// listens (TCP) or is bound (UDP) on that port, on that address or on every address.
+    fn serves(&self, protocol: Protocol, local_ip: Ipv4Addr, port: u16) -> bool {
+        self.protocol == protocol
+            && self.port == port
+            && self.receiving
+            && (self.addr.is_unspecified()
+                || self.addr == IpAddr::V4(local_ip)
+                || self.addr == IpAddr::V6(local_ip.to_ipv6_mapped()))
+    }
+}
+
+/// A snapshot of this computer's receiving sockets (TCP listeners, bound UDP sockets), not
+/// yet tied to processes. Reading it needs no network and takes well under a millisecond;
+/// the processes behind the sockets that matter are looked up by [`resolve_owners_from`].
+#[derive(Debug)]
+pub struct LocalSockets {
+    /// Each socket with its inode (Linux), or an error saying why the table is unreadable.
+    sockets: Result<Vec<(OpenSocket, u32)>, String>,
+}
+
+impl LocalSockets {
+    /// Reads the TCP and UDP sockets. A failure (or a panic inside the socket library, which
+    /// expects a readable /proc) is kept as an error, never a crash: owners are then unknown.
+    pub fn read() -> LocalSockets {
+        LocalSockets::read_protocols(&HashSet::from([Protocol::Tcp, Protocol::Udp]))
+    }
+
+    /// Reads the sockets of these protocols only.
+    fn read_protocols(protocols: &HashSet<Protocol>) -> LocalSockets {
+        let sockets = std::panic::catch_unwind(|| receiving_sockets(protocols))
+            .map_err(|_| "the socket table is unreadable".to_owned())
+            .and_then(|read| read.map_err(|e| e.to_string()));
+        LocalSockets { sockets }
+    }
+
+    /// No sockets read (nothing to look up).
+    fn none() -> LocalSockets {
+        LocalSockets {
+            sockets: Ok(Vec::new()),
+        }
+    }
+
+    /// The sockets that could receive traffic forwarded to one of `wanted` on `local_ip`,
+    /// with the processes holding them and their names. Finding a socket's process is the
+    /// costly part (on Linux, every process's open files are looked through), so it is done
+    /// only for these sockets, and not at all when none serves a mapped port.
+    fn table_for(&self, local_ip: Ipv4Addr, wanted: &HashSet<(Protocol, u16)>) -> Result<SocketTable, String> {
+        let mut sockets: Vec<(OpenSocket, u32)> = self
+            .sockets
+            .as_ref()
+            .map_err(Clone::clone)?
+            .iter()
+            .filter(|(s, _)| wanted.contains(&(s.protocol, s.port)) && s.serves(s.protocol, local_ip, s.port))
+            .cloned()
+            .collect();
+        attach_pids(&mut sockets);
+        let sockets: Vec<OpenSocket> = sockets.into_iter().map(|(socket, _)| socket).collect();
+        Ok(SocketTable {
+            names: process_names(sockets.iter().flat_map(|s| &s.pids)),
+            sockets,
+        })
+    }
+}
+
+/// The receiving sockets of these protocols, from the kernel (sock_diag), without PIDs.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn receiving_sockets(protocols: &HashSet<Protocol>) -> std::io::Result<Vec<(OpenSocket, u32)>> {
+    linux::receiving_sockets(protocols)
+}
+
+/// The processes holding these sockets, from /proc.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn attach_pids(sockets: &mut [(OpenSocket, u32)]) {
+    let mut holders = linux::pids_holding(&sockets.iter().map(|(_, inode)| *inode).collect());
+    for (socket, inode) in sockets {
+        socket.pids = holders.remove(inode).unwrap_or_default();
+    }
+}
+
+/// The receiving sockets of these protocols with their processes, from netstat2 (the
+/// system's socket tables).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn receiving_sockets(protocols: &HashSet<Protocol>) -> std::io::Result<Vec<(OpenSocket, u32)>> {
+    use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
+    let mut flags = ProtocolFlags::empty();
+    for protocol in protocols {
+        flags |= match protocol {
+            Protocol::Tcp => ProtocolFlags::TCP,
+            Protocol::Udp => ProtocolFlags::UDP,
+        };
+    }
+    let infos = netstat2::get_sockets_info(AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6, flags)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(infos
+        .into_iter()
+        .map(|info| {
+            let (protocol, addr, port, receiving) = match &info.protocol_socket_info {
+                ProtocolSocketInfo::Tcp(t) => (Protocol::Tcp, t.local_addr, t.local_port, t.state == TcpState::Listen),
+                ProtocolSocketInfo::Udp(u) => (Protocol::Udp, u.local_addr, u.local_port, true),
+            };
+            let socket = OpenSocket {
+                protocol,
+                addr,
+                port,
+                receiving,
+                pids: info.associated_pids,
+            };
+            (socket, 0)
+        })
+        .filter(|(socket, _)| socket.receiving)
+        .collect())
+}
+
+/// netstat2 attached the processes already.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn attach_pids(_: &mut [(OpenSocket, u32)]) {}
+
+/// The sockets serving mapped ports, with the names of the processes holding them.
 #[derive(Debug, Default)]
 struct SocketTable {
     sockets: Vec<OpenSocket>,
@@ -168,56 +328,13 @@ struct SocketTable {
 }
 
 impl SocketTable {
-    /// Reads the socket table once. A failure (or a panic inside the socket library, which
-    /// expects a readable /proc) is an error, never a crash.
-    fn read() -> Result<SocketTable, String> {
-        use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
-        let read = || {
-            netstat2::get_sockets_info(
-                AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6,
-                ProtocolFlags::TCP | ProtocolFlags::UDP,
-            )
-        };
-        let infos = std::panic::catch_unwind(read)
-            .map_err(|_| "the socket table is unreadable".to_owned())?
-            .map_err(|e| e.to_string())?;
-        let sockets = infos
-            .into_iter()
-            .map(|info| {
-                let (protocol, addr, port, receiving) = match &info.protocol_socket_info {
-                    ProtocolSocketInfo::Tcp(t) => {
-                        (Protocol::Tcp, t.local_addr, t.local_port, t.state == TcpState::Listen)
-                    }
-                    ProtocolSocketInfo::Udp(u) => (Protocol::Udp, u.local_addr, u.local_port, true),
-                };
-                OpenSocket {
-                    protocol,
-                    addr,
-                    port,
-                    receiving,
-                    pids: info.associated_pids,
-                }
-            })
-            .collect();
-        let mut table = SocketTable {
-            sockets,
-            names: HashMap::new(),
-        };
-        table.names = process_names(table.sockets.iter().filter(|s| s.receiving).flat_map(|s| &s.pids));
-        Ok(table)
-    }
-
     /// Who receives traffic forwarded to `local_ip:port`.
     fn owner(&self, protocol: Protocol, local_ip: Ipv4Addr, port: u16) -> Owner {
-        let serves = |s: &&OpenSocket| {
-            s.protocol == protocol
-                && s.port == port
-                && s.receiving
-                && (s.addr.is_unspecified()
-                    || s.addr == IpAddr::V4(local_ip)
-                    || s.addr == IpAddr::V6(local_ip.to_ipv6_mapped()))
-        };
-        let mut serving = self.sockets.iter().filter(serves).peekable();
+        let mut serving = self
+            .sockets
+            .iter()
+            .filter(|s| s.serves(protocol, local_ip, port))
+            .peekable();
         if serving.peek().is_none() {
             return Owner::Nobody;
         }
@@ -419,6 +536,24 @@ mod tests {
         }
         assert_eq!(owners[2], Owner::Nobody);
         assert_eq!(stale_mappings(&mappings, &owners), [mappings[2].clone()]);
+    }
+
+    #[test]
+    fn a_snapshot_read_ahead_names_the_listener_and_misses_a_later_one() {
+        let early = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let sockets = LocalSockets::read();
+        let late = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let mappings = [
+            mapping(Protocol::Tcp, "127.0.0.1", early.local_addr().unwrap().port()),
+            mapping(Protocol::Tcp, "127.0.0.1", late.local_addr().unwrap().port()),
+        ];
+        let owners = resolve_owners_from(&sockets, &mappings, Ipv4Addr::LOCALHOST, &OwnerOptions::default());
+        assert!(
+            matches!(&owners[0], Owner::Process { pid, .. } if *pid == std::process::id()),
+            "{:?}",
+            owners[0]
+        );
+        assert_eq!(owners[1], Owner::Nobody, "the snapshot is of the moment it was read");
     }
 
     #[test]

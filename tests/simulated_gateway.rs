@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Output};
 
 use portforward::gateway::{Gateway, GatewayOptions, IgdVersion, ListMethod};
-use portforward::simulator::{Fault, SimConfig, SimMapping, SimService, SimulatedGateway};
+use portforward::simulator::{Fault, MINIUPNPD_SERVER, SimConfig, SimMapping, SimService, SimulatedGateway};
 use portforward::{
     Description, EnableRequest, ExternalReachability, GatewayError, Lease, MappingFilter, Port, PortForwarder,
     Protocol, UpnpCode,
@@ -291,8 +291,10 @@ fn secure_mode_refusals_are_reported_per_row() {
 
 #[test]
 fn the_list_call_pages_and_falls_back_to_the_walk_for_good() {
+    // A router that returns fewer entries than asked for and is not miniupnpd.
     let sim = start(SimConfig {
         list_page_limit: 3,
+        server: CAPPING_SERVER.to_owned(),
         ..SimConfig::default()
     });
     for p in 0..10 {
@@ -320,6 +322,34 @@ fn the_list_call_pages_and_falls_back_to_the_walk_for_good() {
         calls_before, calls_after,
         "a failed list call is not retried on every listing"
     );
+}
+
+/// The `Server` header of a router that is not miniupnpd.
+const CAPPING_SERVER: &str = "Linux/4.4 UPnP/1.1 AcmeIGD/1.0";
+
+#[test]
+fn a_short_page_ends_the_listing_only_on_miniupnpd() {
+    let list_calls = |sim: &SimulatedGateway| sim.actions().iter().filter(|a| *a == "GetListOfPortMappings").count();
+    for (server, calls_per_protocol) in [(MINIUPNPD_SERVER, 1), (CAPPING_SERVER, 2)] {
+        let sim = start(SimConfig {
+            server: server.to_owned(),
+            ..SimConfig::default()
+        });
+        for p in 0..10 {
+            let protocol = if p % 2 == 0 { "TCP" } else { "UDP" };
+            sim.insert(sim_mapping(36100 + p, protocol, "127.0.0.1", "x"));
+        }
+        let f = forwarder(&sim);
+        assert_eq!(f.gateway().server(), Some(server));
+        let before = list_calls(&sim);
+        let table = f.get_all_mappings().unwrap();
+        assert_eq!(table.mappings.len(), 10, "{server}");
+        assert_eq!(
+            list_calls(&sim) - before,
+            2 * calls_per_protocol,
+            "{server}: list calls for two protocols"
+        );
+    }
 }
 
 #[test]

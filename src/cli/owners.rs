@@ -1,7 +1,9 @@
 //! The owner column of `list` and the stale selection of `disable-all --stale`.
 
+use portforward::gateway::MappingTable;
 use portforward::{
-    GatewayError, Mapping, MappingFilter, Owner, OwnerOptions, PortForwarder, resolve_owners, stale_mappings,
+    GatewayError, LocalSockets, Mapping, MappingFilter, Owner, OwnerOptions, PortForwarder, resolve_owners,
+    resolve_owners_from, stale_mappings,
 };
 
 /// How host names of other LAN hosts are found: the hosts file, plus reverse DNS when asked.
@@ -15,6 +17,25 @@ pub fn options(reverse_dns: bool) -> OwnerOptions {
 /// The owner of each mapping, in order.
 pub fn owners_of(forwarder: &PortForwarder, mappings: &[Mapping], reverse_dns: bool) -> Vec<Owner> {
     resolve_owners(mappings, forwarder.local_ip(), &options(reverse_dns))
+}
+
+/// The router's table and the owner of each mapping. This computer's sockets are read on a
+/// thread while the router answers, so the owner column costs no time of its own.
+pub fn list_with_owners(
+    forwarder: &PortForwarder,
+    reverse_dns: bool,
+) -> Result<(MappingTable, Vec<Owner>), GatewayError> {
+    let (table, sockets) = std::thread::scope(|scope| {
+        let sockets = scope.spawn(LocalSockets::read);
+        let table = forwarder.get_all_mappings();
+        (table, sockets.join())
+    });
+    let table = table?;
+    let owners = match sockets {
+        Ok(sockets) => resolve_owners_from(&sockets, &table.mappings, forwarder.local_ip(), &options(reverse_dns)),
+        Err(_) => owners_of(forwarder, &table.mappings, reverse_dns),
+    };
+    Ok((table, owners))
 }
 
 /// The OWNER column's text: stale ones stand out, unknown ones are a dash.

@@ -91,6 +91,8 @@ pub struct Gateway {
     actions: OnceLock<ActionList>,
     igd: OnceLock<igd_next::Gateway>,
     list_call_broken: AtomicBool,
+    /// The `Server` header sent with the description (`… MiniUPnPd/2.3.1`), if any.
+    server: Option<String>,
 }
 
 impl Gateway {
@@ -141,6 +143,7 @@ impl Gateway {
             actions: OnceLock::new(),
             igd: OnceLock::new(),
             list_call_broken: AtomicBool::new(false),
+            server: reply.server,
         })
     }
 
@@ -197,6 +200,23 @@ impl Gateway {
     /// The address its control URL points at.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The HTTP `Server` header it sent with its description, naming its UPnP software
+    /// (`Debian/12 UPnP/1.1 MiniUPnPd/2.3.1`); `None` if it sent none.
+    pub fn server(&self) -> Option<&str> {
+        self.server.as_deref()
+    }
+
+    /// Whether a GetListOfPortMappings reply shorter than asked for is the end of the table.
+    /// The spec lets a router return fewer entries than asked for, so in general only an
+    /// empty page ends a listing; miniupnpd (OpenWrt, pfSense, most open firmware) returns
+    /// every entry in range up to the number asked, so with it a short page is the last and
+    /// the confirming call can be saved.
+    pub(crate) fn short_page_is_last(&self) -> bool {
+        self.server
+            .as_deref()
+            .is_some_and(|s| s.to_ascii_lowercase().contains("miniupnpd/"))
     }
 
     /// IGD:1 or IGD:2.

@@ -16,9 +16,10 @@ pub(crate) struct Http {
     timeout: Duration,
 }
 
-/// A reply as received: status and body text.
+/// A reply as received: status, the `Server` header and body text.
 pub(crate) struct Reply {
     pub status: u16,
+    pub server: Option<String>,
     pub body: String,
 }
 
@@ -68,6 +69,7 @@ impl Http {
             Err(ureq::Error::Transport(transport)) => return Err(unreachable(self.transport_failure(&transport))),
         };
         let status = response.status();
+        let server = response.header("Server").map(str::to_owned);
         if let Some(length) = response
             .header("Content-Length")
             .and_then(|v| v.trim().parse::<usize>().ok())
@@ -87,6 +89,7 @@ impl Http {
         }
         Ok(Reply {
             status,
+            server,
             body: String::from_utf8_lossy(&bytes).into_owned(),
         })
     }

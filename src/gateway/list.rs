@@ -88,16 +88,21 @@ impl Gateway {
         Ok(all)
     }
 
-    /// One protocol's mappings, page after page. A page shorter than asked for is not taken
-    /// as the last: routers may cap a reply below 1000 (the spec lets them), so the listing
-    /// ends only with an empty page, costing one extra call per protocol.
+    /// One protocol's mappings, page after page. A page shorter than asked for is taken as
+    /// the last only from a router known to fill its pages ([`Gateway::short_page_is_last`]):
+    /// others may cap a reply below 1000 (the spec lets them), so their listing ends only
+    /// with an empty page, costing one extra call per protocol.
     fn list_protocol(&self, protocol: Protocol) -> Result<Vec<Mapping>, GatewayError> {
         let mut all = Vec::new();
         let mut start = Port::new(1).expect("1 is a port");
         loop {
             let page = self.list_page(protocol, start, Port::new(u16::MAX).expect("65535 is a port"), PAGE)?;
             let last = page.iter().map(|m| m.external_port).max();
+            let was_short = page.len() < usize::from(PAGE);
             all.extend(page);
+            if was_short && self.short_page_is_last() {
+                return Ok(all);
+            }
             if all.len() >= WALK_CAP {
                 return Err(GatewayError::ListDidNotEnd { entries: all.len() });
             }

@@ -112,6 +112,7 @@ mod tests {
     fn reply(status: u16, body: &str) -> Reply {
         Reply {
             status,
+            server: None,
             body: body.to_owned(),
         }
     }

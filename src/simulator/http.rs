@@ -9,8 +9,8 @@ const MAX_HEADERS: usize = 64;
 /// What padding is made of; streamed from this buffer, never allocated per reply.
 static PADDING: [u8; 16 * 1024] = [b'A'; 16 * 1024];
 
-/// The `Server` header miniupnpd 2.3.1 sends on Debian.
-pub(crate) const SERVER: &str = "Debian/12 UPnP/1.1 MiniUPnPd/2.3.1";
+/// The `Server` header miniupnpd 2.3.1 sends on Debian: the simulator's by default.
+pub const MINIUPNPD_SERVER: &str = "Debian/12 UPnP/1.1 MiniUPnPd/2.3.1";
 
 /// One parsed request.
 #[derive(Debug)]
@@ -246,11 +246,11 @@ impl Response {
     }
 
     /// The status line and headers, ending with the blank line.
-    pub(crate) fn head(&self, keep_alive: bool) -> Vec<u8> {
+    pub(crate) fn head(&self, keep_alive: bool, server: &str) -> Vec<u8> {
         let connection = if keep_alive { "keep-alive" } else { "close" };
         format!(
             "HTTP/1.1 {} {}\r\nContent-Type: text/xml; charset=\"utf-8\"\r\nConnection: {connection}\r\n\
-             Content-Length: {}\r\nServer: {SERVER}\r\nExt:\r\n\r\n",
+             Content-Length: {}\r\nServer: {server}\r\nExt:\r\n\r\n",
             self.status,
             self.reason,
             self.body.len(),

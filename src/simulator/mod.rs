@@ -30,6 +30,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use faults::Fault;
+pub use http::MINIUPNPD_SERVER;
 pub use port_control::{PortControlSimConfig, SimPortControlMapping, SimulatedPortControl};
 
 use table::Table;
@@ -68,6 +69,10 @@ pub struct SimConfig {
     pub protect_low_ports: bool,
     /// The most entries one `GetListOfPortMappings` call returns (0 = no limit).
     pub list_page_limit: usize,
+    /// The `Server` header of every HTTP reply and SSDP answer. miniupnpd's by default;
+    /// PortForward trusts a router naming MiniUPnPd to return every entry asked for, so a
+    /// gateway with a smaller `list_page_limit` should name other software.
+    pub server: String,
     /// The HTTP port to bind on 127.0.0.1; `None` picks a free one.
     pub http_port: Option<u16>,
 }
@@ -86,6 +91,7 @@ impl Default for SimConfig {
             refuse_permanent_lease: false,
             protect_low_ports: true,
             list_page_limit: 1000,
+            server: MINIUPNPD_SERVER.to_string(),
             http_port: None,
         }
     }

@@ -207,7 +207,7 @@ fn deliver(
     delivery: Delivery,
     generation: u64,
 ) -> io::Result<()> {
-    let head = response.head(keep_alive);
+    let head = response.head(keep_alive, &shared.config.server);
     match delivery {
         Delivery::Normal => {
             if let Body::Full(bytes) = &response.body {

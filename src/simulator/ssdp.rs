@@ -3,7 +3,6 @@
 use std::net::{SocketAddr, UdpSocket};
 
 use super::faults::{ELSEWHERE_LOCATION, Fault};
-use super::http::SERVER;
 use super::xml::{self, device_type, device_uuid};
 use super::{Shared, SimService};
 
@@ -68,8 +67,9 @@ fn answer(datagram: &[u8], shared: &Shared, faults: &[Fault]) -> Option<String> 
     } else {
         format!("http://127.0.0.1:{}{}", shared.port, xml::DESCRIPTION_PATH)
     };
+    let server = &shared.config.server;
     Some(format!(
-        "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\nST: {st}\r\nUSN: {usn}\r\nEXT:\r\nSERVER: {SERVER}\r\n\
+        "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\nST: {st}\r\nUSN: {usn}\r\nEXT:\r\nSERVER: {server}\r\n\
          LOCATION: {location}\r\nOPT: \"http://schemas.upnp.org/upnp/1/0/\"; ns=01\r\n01-NLS: 1\r\n\
          BOOTID.UPNP.ORG: 1\r\nCONFIGID.UPNP.ORG: 1337\r\n\r\n"
     ))

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use portforward::simulator::{Fault, SimConfig, SimMapping, SimService, SimulatedGateway};
+use portforward::simulator::{Fault, MINIUPNPD_SERVER, SimConfig, SimMapping, SimService, SimulatedGateway};
 use serde::Deserialize;
 
 /// One scenario file.
@@ -37,6 +37,8 @@ pub struct GatewaySpec {
     pub service: Option<String>,
     /// Entries per GetListOfPortMappings reply.
     pub list_page_limit: Option<usize>,
+    /// The HTTP `Server` header (default miniupnpd's, whose short pages are trusted as the last).
+    pub server: Option<String>,
     /// Plain mappings to seed (ports 40000…).
     #[serde(default)]
     pub seed: u16,
@@ -127,6 +129,7 @@ impl Scenario {
                 _ => SimService::WanIpConnection,
             },
             list_page_limit: g.list_page_limit.unwrap_or(1000),
+            server: g.server.clone().unwrap_or_else(|| MINIUPNPD_SERVER.to_owned()),
             ..SimConfig::default()
         })
         .expect("simulator");
