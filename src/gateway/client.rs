@@ -6,6 +6,7 @@
 //! address of a CGNAT router, which it reports as empty) and the deletes, which go over our
 //! kept-alive connection because disable-all sends hundreds of them.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::OnceLock;
@@ -367,9 +368,9 @@ impl Gateway {
             )
             .map_err(|e| e.for_key(key))?;
         let field = |name: &str| match name {
-            "NewRemoteHost" => Some(key.remote_host.clone()),
-            "NewExternalPort" => Some(key.external_port.to_string()),
-            "NewProtocol" => Some(key.protocol.to_string()),
+            "NewRemoteHost" => Some(Cow::Borrowed(key.remote_host.as_str())),
+            "NewExternalPort" => Some(Cow::Owned(key.external_port.to_string())),
+            "NewProtocol" => Some(Cow::Borrowed(key.protocol.as_str())),
             other => out_field(&out, other),
         };
         mapping_from(ACTION, &field, "NewPortMappingDescription", "NewLeaseDuration")
@@ -435,8 +436,8 @@ impl Gateway {
     }
 }
 
-fn out_field(out: &Outputs, name: &str) -> Option<String> {
-    out.has(name).then(|| out.get(name).to_owned())
+fn out_field<'a>(out: &'a Outputs, name: &str) -> Option<Cow<'a, str>> {
+    out.has(name).then(|| Cow::Borrowed(out.get(name)))
 }
 
 /// Reads the PortMappingList document of a GetListOfPortMappings reply (its NewPortListing);
@@ -456,26 +457,28 @@ pub(crate) fn parse_port_listing(listing: &str) -> Result<Vec<Mapping>, GatewayE
         .descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "PortMappingEntry")
         .map(|entry| {
-            let fields: HashMap<&str, &str> = entry
+            // Eight fields: a short list searched in order beats a hash map.
+            let fields: Vec<(&str, &str)> = entry
                 .children()
                 .filter(|c| c.is_element())
                 .map(|c| (c.tag_name().name(), c.text().unwrap_or("").trim()))
                 .collect();
-            mapping_from(
-                ACTION,
-                &|name| fields.get(name).map(|v| (*v).to_owned()),
-                "NewDescription",
-                "NewLeaseTime",
-            )
+            let field = |name: &str| {
+                fields
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, value)| Cow::Borrowed(*value))
+            };
+            mapping_from(ACTION, &field, "NewDescription", "NewLeaseTime")
         })
         .collect::<Result<_, _>>()?;
     Ok(mappings)
 }
 
 /// Builds a mapping from a router's fields (names differ between the list and the entry calls).
-fn mapping_from(
+fn mapping_from<'a>(
     action: &str,
-    field: &dyn Fn(&str) -> Option<String>,
+    field: &dyn Fn(&str) -> Option<Cow<'a, str>>,
     description_field: &str,
     lease_field: &str,
 ) -> Result<Mapping, GatewayError> {
@@ -500,14 +503,14 @@ fn mapping_from(
     Ok(Mapping {
         protocol,
         external_port: port("NewExternalPort")?,
-        internal_client,
+        internal_client: internal_client.into_owned(),
         internal_port: port("NewInternalPort")?,
-        description: Description::from_router(field(description_field).unwrap_or_default()),
+        description: Description::from_router(field(description_field).unwrap_or_default().into_owned()),
         enabled: !matches!(
             field("NewEnabled").as_deref().map(str::trim),
             Some("0" | "false" | "no")
         ),
-        remote_host: field("NewRemoteHost").unwrap_or_default(),
+        remote_host: field("NewRemoteHost").unwrap_or_default().into_owned(),
         lease: Lease::from_router(field(lease_field).and_then(|l| l.parse().ok()).unwrap_or(0)),
     })
 }

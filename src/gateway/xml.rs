@@ -41,13 +41,11 @@ fn check_attribute_counts(text: &str) -> Result<(), String> {
     let mut declaring: Vec<(usize, usize)> = Vec::new();
     let mut in_scope = 0;
     let mut i = 0;
-    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
+    while let Some(offset) = memchr::memchr(b'<', &bytes[i..]) {
         i += offset;
         let rest = &bytes[i..];
         let skip_to = |from: usize, end: &[u8]| {
-            bytes[from..]
-                .windows(end.len())
-                .position(|w| w == end)
+            memchr::memmem::find(bytes.get(from..).unwrap_or_default(), end)
                 .map_or(bytes.len(), |p| from + p + end.len())
         };
         if rest.starts_with(b"<!--") {
