@@ -15,6 +15,8 @@ struct Options {
     url: String,
     config: String,
     cli: String,
+    /// The command-line-only build (`--no-default-features`), timed beside the full one.
+    cli_only: Option<String>,
     igd: u8,
     sizes: Vec<usize>,
     reps: usize,
@@ -27,6 +29,7 @@ fn options() -> Options {
         url: String::new(),
         config: String::new(),
         cli: String::new(),
+        cli_only: None,
         igd: 2,
         sizes: vec![10, 100],
         reps: 5,
@@ -47,6 +50,7 @@ fn options() -> Options {
             "--url" => o.url = value(),
             "--config" => o.config = value(),
             "--cli" => o.cli = value(),
+            "--cli-only" => o.cli_only = Some(value()).filter(|v| !v.is_empty()),
             "--igd" => o.igd = value().parse().unwrap(),
             "--sizes" => o.sizes = list(value()),
             "--reps" => o.reps = value().parse().unwrap(),
@@ -223,10 +227,14 @@ fn main() {
         fill(n);
         let listed = gateway.list_all().unwrap().mappings.len();
         assert_eq!(listed, n, "the table holds what was filled");
-        let ours: Vec<_> = (0..o.reps)
-            .map(|_| time(|| run_quiet(&o.cli, &["--gateway", &o.url, "list", "--json"])))
-            .collect();
-        let ours = median(ours);
+        let list_with = |cli: &str| {
+            let times: Vec<_> = (0..o.reps)
+                .map(|_| time(|| run_quiet(cli, &["--gateway", &o.url, "list", "--json"])))
+                .collect();
+            median(times)
+        };
+        let ours = list_with(&o.cli);
+        let ours_cli_only = o.cli_only.as_deref().map(list_with);
         let l: Vec<_> = (0..o.reps)
             .map(|_| time(|| run_quiet("upnpc", &["-u", &o.url, "-l"])))
             .collect();
@@ -239,6 +247,19 @@ fn main() {
             let big_l = median(big_l);
             report(&o, "list", n, ours, "upnpc -L", big_l);
             report(&o, "list", n, ours, "faster of upnpc -l/-L", l.min(big_l));
+            if let Some(lean) = ours_cli_only {
+                report(&o, "list, CLI-only build", n, lean, "upnpc -l", l);
+                report(
+                    &o,
+                    "list, CLI-only build",
+                    n,
+                    lean,
+                    "faster of upnpc -l/-L",
+                    l.min(big_l),
+                );
+            }
+        } else if let Some(lean) = ours_cli_only {
+            report(&o, "list, CLI-only build", n, lean, "upnpc -l", l);
         }
     }
 

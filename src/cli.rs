@@ -37,6 +37,14 @@ mod transfer;
 /// Manage your router's port forwards over UPnP IGD. Without a command, opens the window.
 #[derive(Debug, Parser)]
 #[command(name = "portforward", version, about)]
+#[cfg_attr(
+    not(feature = "gui"),
+    command(
+        about = "Manage your router's port forwards over UPnP IGD (this build: the command line only, no window).",
+        subcommand_required = true,
+        arg_required_else_help = true
+    )
+)]
 pub struct Args {
     /// The gateway's description URL (e.g. http://192.168.1.1:5000/rootDesc.xml); skips discovery.
     #[arg(long, global = true, value_name = "URL")]

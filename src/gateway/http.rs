@@ -70,14 +70,14 @@ impl Http {
         };
         let status = response.status();
         let server = response.header("Server").map(str::to_owned);
-        if let Some(length) = response
+        let length = response
             .header("Content-Length")
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            && length > MAX_REPLY_BYTES
-        {
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        if length.is_some_and(|length| length > MAX_REPLY_BYTES) {
             return Err(unreachable(HttpFailure::TooLarge(MAX_REPLY_BYTES)));
         }
-        let mut bytes = Vec::new();
+        // Sized by the announced length (within the cap), so a big listing is not regrown.
+        let mut bytes = Vec::with_capacity(length.unwrap_or(0));
         // Reading to the end (within the cap) hands the connection back to the pool.
         response
             .into_reader()
@@ -90,7 +90,8 @@ impl Http {
         Ok(Reply {
             status,
             server,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            // Valid UTF-8 (every router we know) is taken as is, without a copy.
+            body: String::from_utf8(bytes).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned()),
         })
     }
 

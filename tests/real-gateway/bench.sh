@@ -4,7 +4,7 @@
 #
 #   tests/real-gateway/bench.sh [--short]
 #
-# Builds the release CLI and the bench binary (benches/gateway.rs), then for each gateway
+# Builds the release CLI (the full app, and the command-line-only build) and the bench binary (benches/gateway.rs), then for each gateway
 # configuration brings the gateway up, runs the bench inside pfw-lan1 and tears it down.
 # Prints a table of medians and ratios (ours / reference: below 1 means faster) and keeps
 # the raw JSON lines in target/bench/results.jsonl. Nothing fails on a time.
@@ -18,6 +18,10 @@ cd "$ROOT"
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (network namespaces)" >&2; exit 2; }
 trap '"$HARNESS" down >/dev/null 2>&1 || true' EXIT
 
+# The command-line-only build first (it lands in the same path), kept aside, then the full one.
+mkdir -p target/bench
+cargo build --release --no-default-features --bin portforward >&2
+cp target/release/portforward target/bench/portforward-cli-only
 cargo build --release --bin portforward >&2
 BENCH=$(cargo bench --bench gateway --no-run --message-format=json 2>/dev/null \
     | python3 -c 'import json,sys
@@ -43,7 +47,7 @@ for entry in "${CONFIGS[@]}"; do
     echo "bench: $name" >&2
     # shellcheck disable=SC2086
     url=$("$HARNESS" up $opts | tail -n1)
-    ip netns exec pfw-lan1 "$BENCH" --url "$url" --config "$name" --cli "$CLI" --igd "$igd" \
+    ip netns exec pfw-lan1 "$BENCH" --url "$url" --config "$name" --cli "$CLI" --cli-only "$ROOT/target/bench/portforward-cli-only" --igd "$igd" \
         --sizes "$sizes" --disable-all "$disable" --reps "$REPS" | tee -a "$OUT/results.jsonl" >&2
     "$HARNESS" down >/dev/null 2>&1
 done
