@@ -501,6 +501,25 @@ pub struct Conflict {
     pub existing: Mapping,
 }
 
+impl fmt::Display for Conflict {
+    /// `line 3: 27015/UDP wants 192.168.1.99:27015, but the router forwards it to
+    /// 192.168.1.21:27015 ("game server")`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: {}/{} wants {}:{}, but the router forwards it to {}:{} (\"{}\")",
+            self.line,
+            self.wanted.external_port,
+            self.wanted.protocol,
+            self.wanted.internal_client,
+            self.wanted.internal_port,
+            self.existing.internal_client,
+            self.existing.internal_port,
+            self.existing.description
+        )
+    }
+}
+
 /// What an import would do, computed before anything is sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportPlan {

@@ -214,9 +214,7 @@ fn cli_import_shows_the_plan_and_adds_only_with_yes() {
         "{stdout}"
     );
     assert!(
-        stdout.contains(
-            "line    3: 27015/UDP wants 192.168.1.99:27015, but the router forwards it to 192.168.1.21:27015"
-        ),
+        stdout.contains("line 3: 27015/UDP wants 192.168.1.99:27015, but the router forwards it to 192.168.1.21:27015"),
         "{stdout}"
     );
     assert!(

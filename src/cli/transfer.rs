@@ -161,18 +161,8 @@ fn print_plan(file: &std::path::Path, plan: &ImportPlan, applying: bool) {
     for row in &plan.to_add {
         outln!("  add        line {:>4}: {}", row.line, row.mapping);
     }
-    for c in &plan.conflicts {
-        outln!(
-            "  CONFLICT   line {:>4}: {}/{} wants {}:{}, but the router forwards it to {}:{} (\"{}\")",
-            c.line,
-            c.wanted.external_port,
-            c.wanted.protocol,
-            c.wanted.internal_client,
-            c.wanted.internal_port,
-            c.existing.internal_client,
-            c.existing.internal_port,
-            c.existing.description
-        );
+    for conflict in &plan.conflicts {
+        outln!("  CONFLICT   {conflict}");
     }
     for row in &plan.unchanged {
         outln!("  unchanged  line {:>4}: {}", row.line, row.mapping);

@@ -155,7 +155,7 @@ fn import_shows_the_plan_from_a_typed_path_and_adds_only_on_confirm() {
     assert!(has(&h, "Invalid: 1 (not sent)"));
     assert!(has_contains(
         &h,
-        "line 3: 27015/UDP wants 192.168.1.99:27015, the router forwards it to 192.168.1.21:27015"
+        "line 3: 27015/UDP wants 192.168.1.99:27015, but the router forwards it to 192.168.1.21:27015"
     ));
     assert!(has_contains(
         &h,

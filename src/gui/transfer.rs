@@ -499,22 +499,7 @@ fn plan_ui(ui: &mut egui::Ui, plan: &ImportPlan) {
     section(
         ui,
         format!("Conflicts: {} (not sent)", plan.conflicts.len()),
-        plan.conflicts
-            .iter()
-            .map(|c| {
-                format!(
-                    "line {}: {}/{} wants {}:{}, the router forwards it to {}:{} (\"{}\")",
-                    c.line,
-                    c.wanted.external_port,
-                    c.wanted.protocol,
-                    c.wanted.internal_client,
-                    c.wanted.internal_port,
-                    c.existing.internal_client,
-                    c.existing.internal_port,
-                    c.existing.description
-                )
-            })
-            .collect(),
+        plan.conflicts.iter().map(ToString::to_string).collect(),
         Some(error),
     );
     section(
