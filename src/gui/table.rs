@@ -186,7 +186,7 @@ impl Table {
         self.update_order(*sort, filter);
         ui.horizontal(|ui| {
             if filter.trim().is_empty() {
-                ui.label(format!("{} mappings", self.rows.len()));
+                ui.label(plural(self.rows.len(), "mapping"));
             } else {
                 ui.label(format!("{} of {} mappings match", self.order.len(), self.rows.len()));
             }

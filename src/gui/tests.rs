@@ -68,8 +68,22 @@ pub(super) fn connected(sim: &SimulatedGateway) -> Harness<'static, App> {
         demo: false,
         log_path: None,
     });
-    step_until(&mut h, "the table is read", |h| has_contains(h, "mappings"));
+    step_until(&mut h, "the table is read", table_is_read);
     h
+}
+
+/// Whether the table's count line ("1 mapping", "12 mappings", "3 of 12 mappings match") is shown.
+pub(super) fn table_is_read(h: &Harness<'static, App>) -> bool {
+    h.query_all_by_label_contains("mapping").any(|node| {
+        // A Label widget keeps its text in AccessKit's `value`.
+        let node = node.accesskit_node();
+        let label = node.value().or_else(|| node.label()).unwrap_or_default();
+        let words: Vec<&str> = label.split(' ').collect();
+        match words.as_slice() {
+            [n, "mapping" | "mappings"] | [n, "of", _, "mappings", "match"] => n.parse::<usize>().is_ok(),
+            _ => false,
+        }
+    })
 }
 
 /// Draws frames until `done`, failing after MAX_FRAMES.
@@ -162,6 +176,21 @@ fn starts_at_once_then_finds_the_gateway_and_shows_its_table() {
         !has_contains(&h, "Forwards will not work from outside"),
         "a public IP needs no warning"
     );
+}
+
+#[test]
+fn the_count_line_speaks_in_the_singular_for_one_mapping() {
+    let sim = sim(
+        SimConfig::default(),
+        &[mapping(27015, "UDP", "192.168.1.20", "game", 0)],
+    );
+    let mut h = connected(&sim);
+    step_until(&mut h, "the row", |h| has(h, "game"));
+    assert!(has(&h, "1 mapping"), "one mapping is \"1 mapping\"");
+    assert!(!has_contains(&h, "1 mappings"));
+    sim.insert(mapping(8080, "TCP", "192.168.1.20", "web", 0));
+    h.get_by_label("Reload").click();
+    step_until(&mut h, "two rows", |h| has(h, "2 mappings"));
 }
 
 #[test]

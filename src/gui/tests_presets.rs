@@ -13,7 +13,7 @@ use portforward::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
 use portforward::simulator::{PortControlSimConfig, SimConfig, SimMapping, SimulatedGateway, SimulatedPortControl};
 use portforward::{Port, Protocol};
 
-use super::tests::{has, has_contains, mapping, options, sim, step_until, type_into};
+use super::tests::{has, has_contains, mapping, options, sim, step_until, table_is_read, type_into};
 use super::{App, Start};
 
 /// The app connected to `sim` by URL with `presets`, its table read.
@@ -28,7 +28,7 @@ fn connected_with(sim: &SimulatedGateway, presets: PresetStore) -> Harness<'stat
         .allow_missing_glyphs()
         .with_size([1280.0, 900.0])
         .build_eframe(move |cc| App::new(cc, start).with_presets(presets));
-    step_until(&mut h, "the table is read", |h| has_contains(h, "mappings"));
+    step_until(&mut h, "the table is read", table_is_read);
     h
 }
 
