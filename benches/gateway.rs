@@ -163,6 +163,11 @@ fn median(mut samples: Vec<Duration>) -> f64 {
     samples[samples.len() / 2].as_secs_f64() * 1000.0
 }
 
+/// The median of `reps` runs of `program args`, in milliseconds.
+fn median_run(reps: usize, program: &str, args: &[&str]) -> f64 {
+    median((0..reps).map(|_| time(|| run_quiet(program, args))).collect())
+}
+
 fn run_quiet(program: &str, args: &[&str]) {
     let status = Command::new(program)
         .args(args)
@@ -210,56 +215,38 @@ fn main() {
 
     // Discovery to a usable gateway: our whole command (discovery, description, external IP)
     // against upnpc's.
-    let ours: Vec<_> = (0..o.reps)
-        .map(|_| time(|| run_quiet(&o.cli, &["ip", "--timeout", "3"])))
-        .collect();
-    let theirs: Vec<_> = (0..o.reps).map(|_| time(|| run_quiet("upnpc", &["-s"]))).collect();
     report(
         &o,
         "discovery (portforward ip vs upnpc -s)",
         0,
-        median(ours),
+        median_run(o.reps, &o.cli, &["ip", "--timeout", "3"]),
         "upnpc -s",
-        median(theirs),
+        median_run(o.reps, "upnpc", &["-s"]),
     );
 
     for &n in &o.sizes {
         fill(n);
         let listed = gateway.list_all().unwrap().mappings.len();
         assert_eq!(listed, n, "the table holds what was filled");
-        let list_with = |cli: &str| {
-            let times: Vec<_> = (0..o.reps)
-                .map(|_| time(|| run_quiet(cli, &["--gateway", &o.url, "list", "--json"])))
-                .collect();
-            median(times)
-        };
+        let list_with = |cli: &str| median_run(o.reps, cli, &["--gateway", &o.url, "list", "--json"]);
         let ours = list_with(&o.cli);
         let ours_cli_only = o.cli_only.as_deref().map(list_with);
-        let l: Vec<_> = (0..o.reps)
-            .map(|_| time(|| run_quiet("upnpc", &["-u", &o.url, "-l"])))
-            .collect();
-        let l = median(l);
-        report(&o, "list", n, ours, "upnpc -l", l);
+        let upnpc = |flag: &str| median_run(o.reps, "upnpc", &["-u", &o.url, flag]);
+        let l = upnpc("-l");
+        // The references ours is set against; -L (GetListOfPortMappings) is IGD:2 only.
+        let mut references = vec![("upnpc -l", l)];
         if o.igd == 2 {
-            let big_l: Vec<_> = (0..o.reps)
-                .map(|_| time(|| run_quiet("upnpc", &["-u", &o.url, "-L"])))
-                .collect();
-            let big_l = median(big_l);
-            report(&o, "list", n, ours, "upnpc -L", big_l);
-            report(&o, "list", n, ours, "faster of upnpc -l/-L", l.min(big_l));
-            if let Some(lean) = ours_cli_only {
-                report(&o, "list, CLI-only build", n, lean, "upnpc -l", l);
-                report(
-                    &o,
-                    "list, CLI-only build",
-                    n,
-                    lean,
-                    "faster of upnpc -l/-L",
-                    l.min(big_l),
-                );
+            let big_l = upnpc("-L");
+            references.push(("upnpc -L", big_l));
+            references.push(("faster of upnpc -l/-L", l.min(big_l)));
+        }
+        for &(reference, theirs) in &references {
+            report(&o, "list", n, ours, reference, theirs);
+        }
+        if let Some(lean) = ours_cli_only {
+            for &(reference, theirs) in references.iter().filter(|(r, _)| *r != "upnpc -L") {
+                report(&o, "list, CLI-only build", n, lean, reference, theirs);
             }
-        } else if let Some(lean) = ours_cli_only {
-            report(&o, "list, CLI-only build", n, lean, "upnpc -l", l);
         }
     }
 

@@ -12,8 +12,12 @@ fn main() -> ExitCode {
     let args = cli::Args::parse();
     cli::init_logging(args.verbose);
     match args.command {
-        None => open_window(args),
         Some(_) => cli::run(args),
+        #[cfg(feature = "gui")]
+        None => open_window(args),
+        // Without the window, clap requires a command (`subcommand_required` in cli::Args).
+        #[cfg(not(feature = "gui"))]
+        None => unreachable!("clap requires a command in a build without the window"),
     }
 }
 
@@ -29,14 +33,4 @@ fn open_window(args: cli::Args) -> ExitCode {
             ..Default::default()
         },
     })
-}
-
-/// A build without the `gui` feature has no window: say so, and where the commands are.
-#[cfg(not(feature = "gui"))]
-fn open_window(_args: cli::Args) -> ExitCode {
-    eprintln!(
-        "portforward: this build has the command line only (built without the `gui` feature).\n\
-         Run `portforward --help` for the commands, or build with default features for the window."
-    );
-    ExitCode::from(2)
 }

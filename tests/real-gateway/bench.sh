@@ -4,8 +4,9 @@
 #
 #   tests/real-gateway/bench.sh [--short]
 #
-# Builds the release CLI (the full app, and the command-line-only build) and the bench binary (benches/gateway.rs), then for each gateway
-# configuration brings the gateway up, runs the bench inside pfw-lan1 and tears it down.
+# Builds the release CLI (the full app, and the command-line-only build) and the bench binary
+# (benches/gateway.rs), then for each gateway configuration brings the gateway up, runs the
+# bench inside pfw-lan1 and tears it down.
 # Prints a table of medians and ratios (ours / reference: below 1 means faster) and keeps
 # the raw JSON lines in target/bench/results.jsonl. Nothing fails on a time.
 set -euo pipefail
@@ -47,8 +48,9 @@ for entry in "${CONFIGS[@]}"; do
     echo "bench: $name" >&2
     # shellcheck disable=SC2086
     url=$("$HARNESS" up $opts | tail -n1)
-    ip netns exec pfw-lan1 "$BENCH" --url "$url" --config "$name" --cli "$CLI" --cli-only "$ROOT/target/bench/portforward-cli-only" --igd "$igd" \
-        --sizes "$sizes" --disable-all "$disable" --reps "$REPS" | tee -a "$OUT/results.jsonl" >&2
+    ip netns exec pfw-lan1 "$BENCH" --url "$url" --config "$name" --cli "$CLI" \
+        --cli-only "$ROOT/target/bench/portforward-cli-only" --igd "$igd" --sizes "$sizes" \
+        --disable-all "$disable" --reps "$REPS" | tee -a "$OUT/results.jsonl" >&2
     "$HARNESS" down >/dev/null 2>&1
 done
 
