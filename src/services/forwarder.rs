@@ -109,7 +109,8 @@ impl PortForwarder {
         &self.gateway
     }
 
-    /// This computer's address towards the gateway, with its interface.
+    /// This computer's address towards the gateway, with its interface. The first call looks
+    /// the interface up (a netlink dump on Linux): call it off a UI thread.
     pub fn local_address(&self) -> &LocalAddress {
         self.local_address.get_or_init(|| LocalAddress {
             ip: self.local_ip,
@@ -120,6 +121,12 @@ impl PortForwarder {
     /// This computer's address on the network that reaches the gateway.
     pub fn local_ip(&self) -> Ipv4Addr {
         self.local_ip
+    }
+
+    /// The last mapping `enable` made in this session (what `disable` and `refresh` default
+    /// to), unless it was disabled since.
+    pub fn last_enable(&self) -> Option<NewMapping> {
+        self.last_enable.lock().expect("not poisoned").clone()
     }
 
     /// The router's external address (`None` when it has none).
