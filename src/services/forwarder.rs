@@ -312,7 +312,12 @@ impl PortForwarder {
     /// Removes exactly these mappings (a confirmed preview), row by row: one refusal does not
     /// stop the others; a gateway that stops answering does.
     pub fn remove_mappings(&self, mappings: &[Mapping]) -> BulkReport {
-        self.bulk(mappings, |m| Ok(self.gateway.delete_port_mapping(&m.key())?))
+        let report = self.bulk(mappings, |m| Ok(self.gateway.delete_port_mapping(&m.key())?));
+        let mut last = self.last_enable.lock().expect("not poisoned");
+        if last.as_ref().is_some_and(|l| report.done.iter().any(|m| m.key() == l.key())) {
+            *last = None;
+        }
+        report
     }
 
     /// Creates exactly these mappings, row by row (a preset, a confirmed import): one refusal
