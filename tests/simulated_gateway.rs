@@ -32,14 +32,8 @@ fn forwarder(sim: &SimulatedGateway) -> PortForwarder {
 
 fn sim_mapping(port: u16, protocol: &str, client: &str, description: &str) -> SimMapping {
     SimMapping {
-        remote_host: String::new(),
-        external_port: port,
-        protocol: protocol.into(),
-        internal_port: port,
-        internal_client: client.into(),
-        enabled: true,
         description: description.into(),
-        lease_seconds: 0,
+        ..SimMapping::new(port, protocol, client)
     }
 }
 
