@@ -2,7 +2,7 @@
 
 use portforward::{Error, Mapping, Port, Protocol};
 
-use super::{Feedback, FormContext, blocked_reason, field, protocol_field, send, submit};
+use super::{Feedback, FormContext, blocked_reason, changed, field, protocol_field, send, submit};
 use crate::gui::effects::{Effect, Effects};
 use crate::gui::log::Level;
 use crate::gui::pending::{Pending, take};
@@ -29,20 +29,12 @@ impl DisableForm {
         let Some(result) = take(&mut self.pending) else {
             return;
         };
-        self.feedback = Some(match result {
-            Ok(Ok(mapping)) => {
-                let text = format!("Removed {mapping}. Undo puts it back.");
-                fx.log(Level::Ok, format!("removed {mapping}"));
-                fx.push(Effect::Removed(vec![mapping]));
-                fx.push(Effect::TableChanged);
-                Feedback::ok(text)
-            }
-            Ok(Err(err)) => {
-                fx.push(Effect::TableChanged);
-                fx.failed(err.to_string())
-            }
-            Err(crash) => fx.failed(format!("internal error: {crash}")),
-        });
+        self.feedback = Some(changed(result, fx, |mapping, fx| {
+            fx.log(Level::Ok, format!("removed {mapping}"));
+            let text = format!("Removed {mapping}. Undo puts it back.");
+            fx.push(Effect::Removed(vec![mapping]));
+            text
+        }));
     }
 
     /// Draws the form; a click sends the request.

@@ -3,7 +3,7 @@
 use portforward::{EnableRequest, Enabled, Error};
 
 use super::mapping_fields::{Hints, MappingFields};
-use super::{Feedback, FormContext, blocked_reason, send, submit};
+use super::{Feedback, FormContext, blocked_reason, changed, send, submit};
 use crate::gui::effects::{Effect, Effects};
 use crate::gui::log::Level;
 use crate::gui::pending::{Pending, take};
@@ -23,20 +23,12 @@ impl EnableForm {
         let Some(result) = take(&mut self.pending) else {
             return;
         };
-        self.feedback = Some(match result {
-            Ok(Ok(enabled)) => {
-                let text = forwarded_text(&enabled);
-                fx.log(Level::Ok, text.clone());
-                fx.push(Effect::Created(enabled));
-                fx.push(Effect::TableChanged);
-                Feedback::ok(text)
-            }
-            Ok(Err(err)) => {
-                fx.push(Effect::TableChanged);
-                fx.failed(err.to_string())
-            }
-            Err(crash) => fx.failed(format!("internal error: {crash}")),
-        });
+        self.feedback = Some(changed(result, fx, |enabled, fx| {
+            let text = forwarded_text(&enabled);
+            fx.log(Level::Ok, text.clone());
+            fx.push(Effect::Created(enabled));
+            text
+        }));
     }
 
     /// Draws the form; a click sends the request.

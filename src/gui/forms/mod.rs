@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use portforward::{InputError, NewMapping, PortForwarder, Protocol};
 
-use super::effects::Effects;
+use super::effects::{Effect, Effects};
 use super::log::Level;
 use super::pending::Pending;
 
@@ -136,6 +136,28 @@ pub fn field<T>(
         ui.end_row();
     }
     parsed
+}
+
+/// A finished request of a form that changes the router, as the message under the form: on
+/// success `done` says what happened; either way the table is read again (it shows what the
+/// router really did); a crashed worker is said as such.
+pub fn changed<T>(
+    result: Result<Result<T, portforward::Error>, String>,
+    fx: &mut Effects,
+    done: impl FnOnce(T, &mut Effects) -> String,
+) -> Feedback {
+    match result {
+        Ok(Ok(value)) => {
+            let text = done(value, fx);
+            fx.push(Effect::TableChanged);
+            Feedback::ok(text)
+        }
+        Ok(Err(err)) => {
+            fx.push(Effect::TableChanged);
+            fx.failed(err.to_string())
+        }
+        Err(crash) => fx.failed(format!("internal error: {crash}")),
+    }
 }
 
 /// TCP / UDP radio buttons in the grid.

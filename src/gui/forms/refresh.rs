@@ -3,7 +3,7 @@
 use portforward::{EnableRequest, Enabled, Error, Lease, Mapping};
 
 use super::mapping_fields::{Hints, MappingFields};
-use super::{Feedback, FormContext, blocked_reason, send, submit};
+use super::{Feedback, FormContext, blocked_reason, changed, send, submit};
 use crate::gui::effects::{Effect, Effects};
 use crate::gui::log::Level;
 use crate::gui::pending::{Pending, take};
@@ -30,32 +30,28 @@ impl RefreshForm {
         let Some(result) = take(&mut self.pending) else {
             return;
         };
-        let feedback = match result {
-            Ok(Ok(enabled)) => {
-                let text = format!(
-                    "Renewed {}/{}: {}.",
-                    enabled.request.external_port,
-                    enabled.request.protocol,
-                    if enabled.mapping.lease.is_permanent() {
-                        "permanent".to_owned()
-                    } else {
-                        format!("{} left", enabled.mapping.lease)
-                    }
-                );
-                fx.log(Level::Ok, text.clone());
-                Feedback::ok(text)
-            }
-            Ok(Err(err)) => fx.failed(err.to_string()),
-            Err(crash) => {
-                self.feedback = Some(fx.failed(format!("internal error: {crash}")));
-                return;
-            }
-        };
+        if let Err(crash) = &result {
+            self.feedback = Some(fx.failed(format!("internal error: {crash}")));
+            return;
+        }
+        let feedback = changed(result, fx, |enabled, fx| {
+            let text = format!(
+                "Renewed {}/{}: {}.",
+                enabled.request.external_port,
+                enabled.request.protocol,
+                if enabled.mapping.lease.is_permanent() {
+                    "permanent".to_owned()
+                } else {
+                    format!("{} left", enabled.mapping.lease)
+                }
+            );
+            fx.log(Level::Ok, text.clone());
+            text
+        });
         self.feedback = Some(feedback.clone());
         if !shown {
             fx.push(Effect::Status(feedback));
         }
-        fx.push(Effect::TableChanged);
     }
 
     /// Renews `mapping` as the table's menu asks, filling the form with it.

@@ -102,14 +102,8 @@ fn import_shows_the_plan_from_a_typed_path_and_adds_only_on_confirm() {
         &[mapping(27015, "UDP", "192.168.1.21", "game", 0)],
     );
     let file = temp_file("rows.csv");
-    std::fs::write(
-        &file,
-        "external_port,internal_port,internal_ip,protocol,description,duration\n\
-         8080,8000,192.168.1.20,TCP,web,0\n\
-         27015,27015,192.168.1.99,UDP,clash,0\n\
-         70000,8000,192.168.1.20,TCP,typo,0\n",
-    )
-    .unwrap();
+    // The same file as the command line's import test: one to add, a conflict, an invalid row.
+    std::fs::write(&file, include_str!("../../../tests/support/import-plan.csv")).unwrap();
     let mut h = connected_with(&sim, PresetStore::in_memory());
     click_button(&mut h, "Import…");
     step_until(&mut h, "the window", |h| {

@@ -580,6 +580,10 @@ fn several_gateways_offer_a_chooser() {
 #[path = "../../../tests/support/scenario.rs"]
 mod scenario;
 
+#[path = "../../../tests/support/bad_values.rs"]
+mod bad_values;
+use bad_values::{BAD_INTERNAL_IPS, BAD_PORTS};
+
 /// Every hostile- and quirky-gateway scenario of `tests/scenarios/`, through the window: it
 /// keeps drawing frames and ends up saying what happened (the error, or the table with what
 /// was odd about it).
@@ -650,21 +654,9 @@ fn every_invalid_value_is_refused_next_to_its_field() {
     let mut h = connected(&sim);
     let long = "x".repeat(256);
     let cases: &[(&str, &[&str], &str)] = &[
-        ("External port", &["0", "65536", "70000", "-1", "abc", "80.5"], "a port"),
-        ("Internal port", &["0", "65536", "70000", "-1", "abc"], "a port"),
-        (
-            "Internal IP",
-            &[
-                "300.1.1.1",
-                "::1",
-                "fe80::1",
-                "abc",
-                "0.0.0.0",
-                "255.255.255.255",
-                "224.0.0.1",
-            ],
-            "",
-        ),
+        ("External port", &BAD_PORTS, "a port"),
+        ("Internal port", &BAD_PORTS, "a port"),
+        ("Internal IP", &BAD_INTERNAL_IPS, ""),
         (
             "Description",
             &[long.as_str()],
