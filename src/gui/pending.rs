@@ -114,6 +114,20 @@ pub fn take<T: Send + 'static>(slot: &mut Option<Pending<T>>) -> Option<Result<T
     Some(result)
 }
 
+/// Opens a store kept in the config directory on a worker: `path` says where it is (`None`:
+/// the system has none), `open` reads it. An error comes back as text for the view to show.
+pub fn open_store<T: Send + 'static, E: std::fmt::Display + 'static>(
+    ctx: &egui::Context,
+    name: &str,
+    path: fn() -> Option<std::path::PathBuf>,
+    open: fn(std::path::PathBuf) -> Result<T, E>,
+) -> Pending<Result<T, String>> {
+    Pending::spawn(ctx, name, move || {
+        let path = path().ok_or_else(|| "this system has no config directory".to_owned())?;
+        open(path).map_err(|e| e.to_string())
+    })
+}
+
 /// What a panic said, as text for the user.
 pub fn panic_text(panic: &(dyn Any + Send)) -> String {
     panic

@@ -13,7 +13,7 @@ use portforward::{Error, FileError, InputError, Lease, Port, Protocol};
 use super::effects::{Effect, Effects};
 use super::forms::{Feedback, blocked_reason, field, protocol_field, valid};
 use super::log::Level;
-use super::pending::{Pending, take};
+use super::pending::{Pending, open_store, take};
 
 /// What a request did.
 enum Change {
@@ -71,11 +71,12 @@ impl PortControlPanel {
     /// memory, with the reason shown, if they cannot be read).
     pub fn open_default(ctx: &egui::Context) -> PortControlPanel {
         PortControlPanel {
-            opening: Some(Pending::spawn(ctx, "open port control", || {
-                let path =
-                    PortControlStore::default_path().ok_or_else(|| "this system has no config directory".to_owned())?;
-                PortControlStore::open(path).map_err(|e| e.to_string())
-            })),
+            opening: Some(open_store(
+                ctx,
+                "open port control",
+                PortControlStore::default_path,
+                PortControlStore::open,
+            )),
             ..PortControlPanel::default()
         }
     }

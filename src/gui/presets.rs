@@ -10,7 +10,7 @@ use portforward::{BulkReport, Description, Error, InputError, Lease, Mapping, Po
 use super::effects::{Effect, Effects};
 use super::forms::Feedback;
 use super::log::Level;
-use super::pending::{Pending, take};
+use super::pending::{Pending, open_store, take};
 use super::table::plural;
 
 /// What the tab needs from the rest of the window.
@@ -87,11 +87,12 @@ impl PresetsPanel {
     /// never overwritten then).
     pub fn open_default(ctx: &egui::Context) -> PresetsPanel {
         PresetsPanel {
-            opening: Some(Pending::spawn(ctx, "open presets", || {
-                let path =
-                    PresetStore::default_path().ok_or_else(|| "this system has no config directory".to_owned())?;
-                PresetStore::open(path).map_err(|e| e.to_string())
-            })),
+            opening: Some(open_store(
+                ctx,
+                "open presets",
+                PresetStore::default_path,
+                PresetStore::open,
+            )),
             ..PresetsPanel::default()
         }
     }

@@ -694,3 +694,28 @@ fn every_invalid_value_is_refused_next_to_its_field() {
         sim.actions()
     );
 }
+
+#[test]
+fn the_log_is_written_to_its_file_off_the_ui_thread() {
+    let sim = sim(SimConfig::default(), &[mapping(8080, "TCP", "127.0.0.1", "web", 0)]);
+    let dir = std::env::temp_dir().join(format!("pfw-gui-log-{}-{}", std::process::id(), fastrand::u32(..)));
+    let path = dir.join("logs").join("portforward.log");
+    let mut h = app(Start {
+        log_path: Some(path.clone()),
+        ..start(
+            options(sim.ssdp_addr(), Duration::from_secs(1)),
+            Some(sim.description_url()),
+        )
+    });
+    settled(&mut h, "the table is read", table_is_read);
+    assert!(has_contains(&h, "(also in "), "the panel says where the file is");
+    let text = std::fs::read_to_string(&path).expect("the log file, its folder made");
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest))
+        .collect();
+    let reading = lines.iter().position(|l| *l == "request: reading the table");
+    let read = lines.iter().position(|l| *l == "ok: read 1 mapping");
+    assert!(reading.is_some() && reading < read, "both, in order: {text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
