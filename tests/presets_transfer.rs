@@ -5,11 +5,11 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use portforward::gateway::GatewayOptions;
-use portforward::natpmp::PortControlStore;
-use portforward::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
+use portforward::services::PortControlStore;
+use portforward::services::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
+use portforward::services::transfer::{self, Format};
 use portforward::simulator::{PortControlSimConfig, SimConfig, SimMapping, SimulatedGateway, SimulatedPortControl};
-use portforward::transfer::{self, Format};
+use portforward::upnp::GatewayOptions;
 use portforward::{Description, Lease, Port, PortForwarder, Protocol};
 
 fn port(p: u16) -> Port {

@@ -76,7 +76,7 @@ pub struct RunSpec {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// An error of this kind (GatewayError variant name).
+    /// An error of this kind (Error variant name).
     pub error: Option<String>,
     /// Text the error message must contain.
     pub message: Option<String>,
