@@ -2,9 +2,11 @@
 //! presets, export and import, the table the user sees (UPnP and NAT-PMP/PCP rows together),
 //! and whether forwards can be reached at all.
 
+pub mod autostart;
 mod bulk;
 mod error;
 mod forwarder;
+pub mod keep_preset;
 pub mod keepalive;
 mod port_control_store;
 pub mod presets;
