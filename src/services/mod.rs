@@ -13,6 +13,7 @@ pub mod presets;
 mod reachability;
 mod table;
 pub mod transfer;
+mod vendor;
 
 pub use bulk::BulkReport;
 pub use error::ForwardError;
@@ -20,3 +21,4 @@ pub use forwarder::{DEFAULT_DESCRIPTION, EnableRequest, Enabled, PortForwarder};
 pub use port_control_store::PortControlStore;
 pub use reachability::ExternalReachability;
 pub use table::{MarkedTable, mark_port_control};
+pub use vendor::{refusal_setting, refusal_setting_for};

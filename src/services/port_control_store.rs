@@ -87,18 +87,7 @@ mod tests {
     }
 
     fn ours(external: u16, via: PortControlProtocol) -> PortControlMapping {
-        PortControlMapping {
-            via,
-            gateway: Ipv4Addr::new(192, 168, 77, 1),
-            internal_ip: Ipv4Addr::new(192, 168, 77, 10),
-            protocol: Protocol::Tcp,
-            internal_port: port(external),
-            external_port: port(external),
-            external_ip: None,
-            lifetime_secs: 600,
-            expires_at: unix_now() + 600,
-            nonce: None,
-        }
+        PortControlMapping::sample(external, via)
     }
 
     #[test]
