@@ -40,14 +40,20 @@ impl Connection {
 /// The work that finds a gateway.
 enum Search {
     /// Discovery: every gateway that answered; when none did, what was tried.
-    Discover(Pending<Result<Vec<Connection>, (Error, Option<Diagnosis>)>>),
+    Discover(Pending<Result<Vec<Connection>, Box<Unfound>>>),
     /// One gateway, by URL.
     Connect(Pending<Result<Connection, Error>>),
 }
 
+/// A search that found no usable gateway: why, and what was tried.
+struct Unfound {
+    error: Error,
+    diagnosis: Option<Diagnosis>,
+}
+
 /// What a search came back with.
 enum Found {
-    Many(Result<Vec<Connection>, (Error, Option<Diagnosis>)>),
+    Many(Result<Vec<Connection>, Box<Unfound>>),
     One(Result<Connection, Error>),
 }
 
@@ -158,13 +164,16 @@ impl Header {
                         timeout: options.timeout.min(DIAGNOSIS_TIME),
                         ..options
                     };
-                    return Err((err.into(), Some(portforward::upnp::diagnose(&brief))));
+                    return Err(Box::new(Unfound {
+                        error: err.into(),
+                        diagnosis: Some(portforward::upnp::diagnose(&brief)),
+                    }));
                 }
             };
             all.into_iter()
                 .map(|g| PortForwarder::new(g).map(Connection::of))
                 .collect::<Result<Vec<_>, Error>>()
-                .map_err(|e| (e, None))
+                .map_err(|error| Box::new(Unfound { error, diagnosis: None }))
         })));
     }
 
@@ -225,7 +234,8 @@ impl Header {
                     self.found.push(connection.clone());
                     fx.push(Effect::UseGateway(connection));
                 }
-                Ok(Found::Many(Err((err, diagnosis)))) => {
+                Ok(Found::Many(Err(unfound))) => {
+                    let Unfound { error: err, diagnosis } = *unfound;
                     fx.log(Level::Error, err.to_string());
                     if let Some(diagnosis) = &diagnosis {
                         for line in diagnosis.lines() {
