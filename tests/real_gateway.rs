@@ -1143,6 +1143,14 @@ fn keep_preset_recreates_the_mappings_after_a_router_restart_and_a_link_down_and
                 .all(|r| r.internal_ip == env.lan1.to_string() && r.internal_port == 48101)
     };
 
+    /// Kills the job if the test fails half-way (it would hold the suite's output pipe open).
+    struct Job(std::process::Child);
+    impl Drop for Job {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_portforward"))
         .args([
             "--json",
@@ -1156,6 +1164,7 @@ fn keep_preset_recreates_the_mappings_after_a_router_restart_and_a_link_down_and
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let mut job = Job(child);
     let (send, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -1202,9 +1211,9 @@ fn keep_preset_recreates_the_mappings_after_a_router_restart_and_a_link_down_and
         rows_in(&env, range.clone())
     );
 
-    run("kill", &["-TERM", &child.id().to_string()]);
+    run("kill", &["-TERM", &job.0.id().to_string()]);
     wait_for(&["stopped"]);
-    assert!(child.wait().unwrap().success());
+    assert!(job.0.wait().unwrap().success());
     assert!(both(&env), "SIGTERM leaves the mappings");
     clean_range(&env, &f, range);
     let _ = std::fs::remove_dir_all(dir);
