@@ -88,12 +88,22 @@ pub fn duration(s: &str) -> Result<Lease, InputError> {
 
 /// Parses `--timeout`: seconds from 0.1 to 60.
 pub fn parse_timeout(s: &str) -> Result<Duration, InputError> {
+    seconds("timeout", s, 60.0)
+}
+
+/// Parses `keep --check-every`: seconds from 0.1 to a day.
+pub fn parse_check_every(s: &str) -> Result<Duration, InputError> {
+    seconds("check every", s, 86400.0)
+}
+
+/// Seconds from 0.1 to `max`, fractions allowed.
+fn seconds(field: &'static str, s: &str, max: f64) -> Result<Duration, InputError> {
     s.trim()
         .parse::<f64>()
         .ok()
-        .filter(|secs| (0.1..=60.0).contains(secs))
+        .filter(|secs| (0.1..=max).contains(secs))
         .map(Duration::from_secs_f64)
-        .ok_or_else(|| InputError::new("timeout", s, "give seconds from 0.1 to 60"))
+        .ok_or_else(|| InputError::new(field, s, &format!("give seconds from 0.1 to {max}")))
 }
 
 /// The file `name` in `--config-dir`, else `default` (the platform's config directory).
@@ -109,6 +119,21 @@ pub fn config_file(args: &Args, name: &str, default: Option<PathBuf>) -> Result<
             .into()
         }),
     }
+}
+
+/// The data directory: `--data-dir`, else the platform's.
+pub fn data_dir(args: &Args) -> Result<PathBuf, Error> {
+    args.data_dir
+        .clone()
+        .or_else(portforward::store::data_dir)
+        .ok_or_else(|| {
+            InputError::new(
+                "data dir",
+                "",
+                "this system has no data directory: give one with --data-dir",
+            )
+            .into()
+        })
 }
 
 /// Whether a file argument is `-`: standard output.

@@ -21,7 +21,7 @@ mod commands;
 mod flags;
 mod output;
 
-use commands::{disable_all, export, import, keep, port_control, preset};
+use commands::{autostart, disable_all, export, import, keep, keep_preset, port_control, preset};
 use flags::{MappingArgs, external_port, parse_timeout, protocol};
 use output::Printer;
 
@@ -52,6 +52,10 @@ pub struct Args {
     /// Where presets and NAT-PMP/PCP mappings are kept (default: the platform's config directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
+    /// Where `keep --preset` writes its log and state file, which the window reads (default:
+    /// the platform's data directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// With --demo: pad the demo router's table to N mappings.
     #[arg(long, global = true, value_name = "N", requires = "demo")]
     pub demo_rows: Option<usize>,
@@ -102,9 +106,13 @@ pub enum Command {
     /// This computer's own mappings over NAT-PMP / PCP (routers without UPnP).
     #[command(subcommand)]
     Natpmp(port_control::PortControlCommand),
-    /// Forward a port (same flags as enable) and keep it: renew at half its lease, re-create it
-    /// if the router loses it, until Ctrl-C.
+    /// Forward a port (same flags as enable), or every mapping of a preset, and keep it: renew
+    /// at half its lease, re-create it if the router loses it, until Ctrl-C or SIGTERM.
     Keep(keep::KeepArgs),
+    /// Keep a preset forwarded from login on, with no window: a per-user login-time job
+    /// running `portforward keep --preset NAME` (no root needed).
+    #[command(subcommand)]
+    Autostart(autostart::AutostartCommand),
 }
 
 /// Runs a subcommand and reports failure on stderr.
@@ -180,12 +188,14 @@ fn execute(args: &Args) -> Result<ExitCode, Error> {
         Command::Gateways => return commands::gateways::run(args, out),
         Command::Natpmp(natpmp) => return port_control::run(args, out, natpmp),
         Command::Preset(preset) if !preset.needs_router() => return preset::run(args, out, preset, None),
+        Command::Autostart(autostart) => return autostart::run(args, out, autostart),
+        Command::Keep(k) if k.preset.is_some() => return keep_preset::run(args, out, k),
         _ => {}
     }
     let (forwarder, _demo) = connect(args)?;
     let forwarder = Arc::new(forwarder);
     match command {
-        Command::Gateways | Command::Natpmp(_) => unreachable!("handled above"),
+        Command::Gateways | Command::Natpmp(_) | Command::Autostart(_) => unreachable!("handled above"),
         Command::Ip => commands::ip::run(out, &forwarder),
         Command::List { reverse_dns } => commands::list::run(out, &forwarder, *reverse_dns),
         Command::Enable(m) => commands::enable::run(out, &forwarder, m),

@@ -9,21 +9,29 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Sender};
+use std::time::Duration;
 
 use portforward::{Error, KeepAliveService, KeepAliveTimings, PortForwarder, remove_created};
 
-use crate::cli::flags::MappingArgs;
+use crate::cli::flags::{MappingArgs, parse_check_every};
 use crate::cli::{Out, output};
 
-/// `keep`'s arguments.
+/// `keep`'s arguments: one mapping, or with `--preset` a preset's (see [`super::keep_preset`]).
 #[derive(Debug, clap::Args)]
 pub struct KeepArgs {
     /// The mapping.
     #[command(flatten)]
-    mapping: MappingArgs,
-    /// Remove the mapping when stopped.
+    pub mapping: MappingArgs,
+    /// Keep this preset's mappings instead, finding the router again after network changes
+    /// (logs and a state file in the data directory).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["external_port", "internal_port", "internal_ip", "protocol", "description", "duration"])]
+    pub preset: Option<String>,
+    /// How often to check that the router still has them, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_check_every)]
+    pub check_every: Duration,
+    /// Remove the mappings when stopped (by default they stay until their lease runs out).
     #[arg(long)]
-    remove_on_exit: bool,
+    pub remove_on_exit: bool,
 }
 
 /// What wakes the main thread.

@@ -59,7 +59,7 @@ impl PresetCommand {
 }
 
 /// The presets file: in --config-dir, else in the platform's config directory.
-fn store(args: &Args) -> Result<PresetStore, Error> {
+pub fn store(args: &Args) -> Result<PresetStore, Error> {
     Ok(PresetStore::open(config_file(
         args,
         "presets.json",
@@ -67,7 +67,7 @@ fn store(args: &Args) -> Result<PresetStore, Error> {
     )?)?)
 }
 
-fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, Error> {
+pub fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, Error> {
     store.get(name).ok_or_else(|| {
         let names: Vec<&str> = store.presets().iter().map(|p| p.name.as_str()).collect();
         InputError::new(

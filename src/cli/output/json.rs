@@ -6,6 +6,8 @@ use std::path::Path;
 
 use portforward::port_control::PortControlMapping;
 use portforward::services::MappingRecord;
+use portforward::services::autostart::{AutostartFormat, Registration};
+use portforward::services::keep_preset::{KeepJobState, KeeperEvent};
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
 use portforward::upnp::Gateway;
@@ -14,7 +16,7 @@ use portforward::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{Printer, emit, emit_bytes};
+use super::{KeeperNote, Printer, emit, emit_bytes};
 
 /// JSON for scripts.
 pub struct Json;
@@ -58,15 +60,14 @@ impl Printer for Json {
     }
 
     fn enabled(&self, _verb: &str, e: &Enabled) {
-        let r = &e.request;
-        emit(
-            json!({
-                "external_ip": e.external_ip, "external_port": r.external_port,
-                "internal_ip": r.internal_ip, "internal_port": r.internal_port,
-                "protocol": r.protocol, "description": r.description, "duration": e.mapping.lease.as_secs(),
-            })
-            .to_string(),
-        );
+        emit(enabled(e).to_string());
+    }
+
+    fn enabled_choice(&self, e: &Enabled, chosen: Option<&str>, owner: Option<&Owner>) {
+        let mut line = enabled(e);
+        line["chosen"] = json!(chosen);
+        line["owner"] = json!(owner);
+        emit(line.to_string());
     }
 
     fn removed(&self, removed: &Mapping) {
@@ -155,28 +156,107 @@ impl Printer for Json {
     fn keeping(&self, _remove_on_exit: bool) {}
 
     fn keep_event(&self, event: &KeepAliveEvent) {
-        let m = event.mapping();
-        let mut line = json!({
-            "external_port": m.external_port, "protocol": m.protocol,
-            "internal_ip": m.internal_ip, "internal_port": m.internal_port,
-        });
-        let fields = match event {
-            KeepAliveEvent::Renewed { lease, .. } => json!({ "event": "renewed", "duration": lease.as_secs() }),
-            KeepAliveEvent::Recreated { lease, .. } => json!({ "event": "recreated", "duration": lease.as_secs() }),
-            KeepAliveEvent::Failed { error, retry_in, .. } => {
-                json!({ "event": "failed", "error": error.to_string(), "retry_in": retry_in.as_secs() })
-            }
-        };
-        if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields) {
-            line.extend(fields);
-        }
-        emit(line.to_string());
+        emit(keep_event(event).to_string());
     }
 
     fn keep_stopped(&self, removal: Option<&BulkReport>) {
         if let Some(report) = removal {
             emit(json!({ "event": "stopped", "removed": records(&report.done) }).to_string());
         }
+    }
+
+    fn keeper(&self, note: &KeeperNote<'_>) {
+        let line = match note {
+            KeeperNote::Started { preset, log, .. } => json!({ "event": "started", "preset": preset, "log": log }),
+            KeeperNote::Event(event) => keeper_event(event),
+            KeeperNote::Stopped(report) => {
+                json!({ "event": "stopped", "removed": report.map(|r| records(&r.done)).unwrap_or_default() })
+            }
+        };
+        emit(line.to_string());
+    }
+
+    fn autostart_enabled(
+        &self,
+        _preset: &str,
+        _format: AutostartFormat,
+        registration: &Registration,
+        command: &[String],
+        _start_now: &str,
+    ) {
+        emit(json!({ "enabled": registration, "command": command }).to_string());
+    }
+
+    fn autostart_disabled(&self, _preset: &str, removed: &[Registration]) {
+        emit(json!({ "disabled": removed }).to_string());
+    }
+
+    fn autostart_status(&self, registered: &[Registration], running: &[KeepJobState]) {
+        let rows: Vec<_> = registered
+            .iter()
+            .map(|r| {
+                let job = running.iter().find(|s| s.preset == r.preset);
+                json!({
+                    "preset": r.preset, "format": r.format, "path": r.path,
+                    "running": job.map(|s| s.pid),
+                    "mappings": job.map(|s| s.mappings.clone()),
+                })
+            })
+            .collect();
+        emit(json!(rows).to_string());
+    }
+}
+
+/// A created or renewed mapping: the request as the router granted it, and the external address.
+fn enabled(e: &Enabled) -> Value {
+    let r = &e.request;
+    json!({
+        "external_ip": e.external_ip, "external_port": r.external_port,
+        "internal_ip": r.internal_ip, "internal_port": r.internal_port,
+        "protocol": r.protocol, "description": r.description, "duration": e.mapping.lease.as_secs(),
+    })
+}
+
+/// A keep-alive event: the mapping's ports and host, what happened.
+fn keep_event(event: &KeepAliveEvent) -> Value {
+    let m = event.mapping();
+    let mut line = json!({
+        "external_port": m.external_port, "protocol": m.protocol,
+        "internal_ip": m.internal_ip, "internal_port": m.internal_port,
+    });
+    let fields = match event {
+        KeepAliveEvent::Renewed { lease, .. } => json!({ "event": "renewed", "duration": lease.as_secs() }),
+        KeepAliveEvent::Recreated { lease, .. } => json!({ "event": "recreated", "duration": lease.as_secs() }),
+        KeepAliveEvent::Failed { error, retry_in, .. } => {
+            json!({ "event": "failed", "error": error.to_string(), "retry_in": retry_in.as_secs() })
+        }
+    };
+    if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields) {
+        line.extend(fields);
+    }
+    line
+}
+
+/// A step of the preset keeper.
+fn keeper_event(event: &KeeperEvent) -> Value {
+    match event {
+        KeeperEvent::Connected {
+            url,
+            local_ip,
+            mappings,
+        } => json!({
+            "event": "connected", "gateway": url, "local_ip": local_ip,
+            "mappings": mappings.iter().map(|m| json!({
+                "external_port": m.external_port, "protocol": m.protocol,
+                "internal_ip": m.internal_ip, "internal_port": m.internal_port,
+            })).collect::<Vec<_>>(),
+        }),
+        KeeperEvent::NoRouter { error, retry_in } => {
+            json!({ "event": "no_router", "error": error.to_string(), "retry_in": retry_in.as_secs_f64() })
+        }
+        KeeperEvent::RouterLost => json!({ "event": "router_lost" }),
+        KeeperEvent::KeepAlive(event) => keep_event(event),
+        KeeperEvent::StateNotWritten(error) => json!({ "event": "warning", "error": error.to_string() }),
     }
 }
 

@@ -10,6 +10,8 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use portforward::port_control::PortControlMapping;
+use portforward::services::autostart::{AutostartFormat, Registration};
+use portforward::services::keep_preset::{KeepJobState, KeeperEvent};
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
 use portforward::upnp::Gateway;
@@ -28,8 +30,11 @@ pub trait Printer {
     fn ip(&self, external: Option<Ipv4Addr>, local: &LocalAddress, reachability: ExternalReachability);
     /// `list`: the table with the owner of each mapping.
     fn table(&self, mappings: &[Mapping], owners: &[Owner]);
-    /// A mapping created or renewed (`enable`, `refresh`, `keep`); `verb` says which.
+    /// A mapping created or renewed (`refresh`, `keep`); `verb` says which.
     fn enabled(&self, verb: &str, enabled: &Enabled);
+    /// `enable`: the mapping, the ports chosen for what was left out (`chosen`) and, for this
+    /// computer, who listens on the internal port (`owner`).
+    fn enabled_choice(&self, enabled: &Enabled, chosen: Option<&str>, owner: Option<&Owner>);
     /// `disable`: the mapping removed.
     fn removed(&self, removed: &Mapping);
     /// `disable-all` without `--yes`: what would go.
@@ -64,6 +69,38 @@ pub trait Printer {
     fn keep_event(&self, event: &KeepAliveEvent);
     /// `keep`, stopped: the removal's report with `--remove-on-exit`, else `None`.
     fn keep_stopped(&self, removal: Option<&BulkReport>);
+    /// `keep --preset`: a step of the preset keeper.
+    fn keeper(&self, note: &KeeperNote<'_>);
+    /// `autostart enable`: the login job registered, the command it runs, how to start it now.
+    fn autostart_enabled(
+        &self,
+        preset: &str,
+        format: AutostartFormat,
+        registration: &Registration,
+        command: &[String],
+        start_now: &str,
+    );
+    /// `autostart disable`: the registrations removed (none: it was not registered).
+    fn autostart_disabled(&self, preset: &str, removed: &[Registration]);
+    /// `autostart status`: the registered jobs and those running now.
+    fn autostart_status(&self, registered: &[Registration], running: &[KeepJobState]);
+}
+
+/// A step of `keep --preset`, written to its log (as text) and to stdout.
+pub enum KeeperNote<'a> {
+    /// Started: the preset, the log, whether its mappings go when stopped.
+    Started {
+        /// The preset's name.
+        preset: &'a str,
+        /// The log file.
+        log: &'a Path,
+        /// Whether the mappings are removed when stopped.
+        remove_on_exit: bool,
+    },
+    /// What the keeper did.
+    Event(&'a KeeperEvent),
+    /// Stopped; with `--remove-on-exit`, what the removal did.
+    Stopped(Option<&'a BulkReport>),
 }
 
 /// The printer for the format asked.

@@ -5,6 +5,8 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use portforward::port_control::PortControlMapping;
+use portforward::services::autostart::{AutostartFormat, Registration};
+use portforward::services::keep_preset::KeepJobState;
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
 use portforward::upnp::Gateway;
@@ -12,7 +14,7 @@ use portforward::{
     BulkReport, Enabled, ExternalReachability, KeepAliveEvent, LocalAddress, Mapping, Owner, Port, Protocol,
 };
 
-use super::{Printer, emit};
+use super::{KeeperNote, Printer, emit};
 
 /// Text for a terminal.
 pub struct Text;
@@ -62,6 +64,25 @@ impl Printer for Text {
             r.description,
             e.mapping.lease
         ));
+    }
+
+    fn enabled_choice(&self, e: &Enabled, chosen: Option<&str>, owner: Option<&Owner>) {
+        self.enabled("forwarded", e);
+        if let Some(chosen) = chosen {
+            emit(chosen.to_owned());
+        }
+        let r = &e.request;
+        match owner {
+            Some(Owner::Process { name, pid }) => emit(format!(
+                "on this computer, {name} (pid {pid}) already listens on {}/{}",
+                r.internal_port, r.protocol
+            )),
+            Some(Owner::Nobody) => emit(format!(
+                "nothing on this computer listens on {}/{} yet: start the server there",
+                r.internal_port, r.protocol
+            )),
+            _ => {}
+        }
     }
 
     fn removed(&self, removed: &Mapping) {
@@ -166,6 +187,88 @@ impl Printer for Text {
                     emit(format!("stopped; removed {mapping}"));
                 }
             }
+        }
+    }
+
+    fn keeper(&self, note: &KeeperNote<'_>) {
+        emit(keeper_line(note));
+    }
+
+    fn autostart_enabled(
+        &self,
+        preset: &str,
+        format: AutostartFormat,
+        registration: &Registration,
+        command: &[String],
+        start_now: &str,
+    ) {
+        emit(format!(
+            "the preset \"{preset}\" is kept forwarded from your next login on ({format}: {})",
+            registration.path.display()
+        ));
+        emit(format!("it runs: {}", command.join(" ")));
+        emit(start_now.to_owned());
+    }
+
+    fn autostart_disabled(&self, preset: &str, removed: &[Registration]) {
+        if removed.is_empty() {
+            emit(format!(
+                "the preset \"{preset}\" was not kept at login; nothing changed"
+            ));
+        }
+        for registration in removed {
+            emit(format!(
+                "the preset \"{preset}\" is no longer kept at login (removed {})",
+                registration.path.display()
+            ));
+        }
+    }
+
+    fn autostart_status(&self, registered: &[Registration], running: &[KeepJobState]) {
+        if registered.is_empty() {
+            emit("no preset is kept at login (portforward autostart enable --preset NAME)".to_owned());
+        }
+        for r in registered {
+            let now = match running.iter().find(|s| s.preset == r.preset) {
+                Some(s) => format!(
+                    "running now (pid {}), keeping {} mapping{}",
+                    s.pid,
+                    s.mappings.len(),
+                    if s.mappings.len() == 1 { "" } else { "s" }
+                ),
+                None => "not running now".to_owned(),
+            };
+            emit(format!(
+                "{}: at login ({}: {}); {now}",
+                r.preset,
+                r.format,
+                r.path.display()
+            ));
+        }
+    }
+}
+
+/// A step of `keep --preset` as a line of text: for stdout and for its log.
+pub fn keeper_line(note: &KeeperNote<'_>) -> String {
+    match note {
+        KeeperNote::Started {
+            preset,
+            log,
+            remove_on_exit,
+        } => format!(
+            "keeping the preset \"{preset}\" forwarded until stopped{} (log: {})",
+            if *remove_on_exit {
+                "; its mappings are removed then"
+            } else {
+                ""
+            },
+            log.display()
+        ),
+        KeeperNote::Event(event) => event.to_string(),
+        KeeperNote::Stopped(None) => "stopped; the mappings stay until their lease runs out".to_owned(),
+        KeeperNote::Stopped(Some(report)) => {
+            let removed: Vec<String> = report.done.iter().map(ToString::to_string).collect();
+            format!("stopped; removed {}", removed.join(", "))
         }
     }
 }
