@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::flags::data_dir;
-use crate::cli::{Args, Out, output};
+use crate::cli::output::{self, AutostartEnabled};
+use crate::cli::{Args, Out};
 use clap::Subcommand;
 use portforward::services::autostart::{AutostartFormat, AutostartHome, KeepJob, Registration, unit_name};
 use portforward::services::keep_preset::KeepJobState;
@@ -68,13 +69,13 @@ pub fn run(args: &Args, out: Out, command: &AutostartCommand) -> Result<ExitCode
             let format = format.unwrap_or_else(AutostartFormat::for_this_system);
             let registration = home.enable(format, &job)?;
             register_on_windows(&registration)?;
-            out.autostart_enabled(
-                &name,
+            out.autostart_enabled(&AutostartEnabled {
+                preset: &name,
                 format,
-                &registration,
-                &job.command(),
-                &start_now_hint(&registration),
-            );
+                registration: &registration,
+                command: job.command(),
+                start_now: start_now_hint(&registration),
+            });
         }
         AutostartCommand::Disable { preset } => {
             let removed = home.disable(preset)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use portforward::port_control::PortControlMapping;
 use portforward::services::MappingRecord;
-use portforward::services::autostart::{AutostartFormat, Registration};
+use portforward::services::autostart::Registration;
 use portforward::services::keep_preset::{KeepJobState, KeeperEvent};
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
@@ -16,7 +16,7 @@ use portforward::{
 };
 use serde_json::{Map, Value, json};
 
-use super::{KeeperNote, Printer, emit, emit_bytes};
+use super::{AutostartEnabled, KeeperNote, Printer, emit, emit_bytes};
 
 /// JSON for scripts.
 pub struct Json;
@@ -176,15 +176,8 @@ impl Printer for Json {
         emit(line.to_string());
     }
 
-    fn autostart_enabled(
-        &self,
-        _preset: &str,
-        _format: AutostartFormat,
-        registration: &Registration,
-        command: &[String],
-        _start_now: &str,
-    ) {
-        emit(json!({ "enabled": registration, "command": command }).to_string());
+    fn autostart_enabled(&self, e: &AutostartEnabled<'_>) {
+        emit(json!({ "enabled": e.registration, "command": e.command }).to_string());
     }
 
     fn autostart_disabled(&self, _preset: &str, removed: &[Registration]) {

@@ -72,18 +72,25 @@ pub trait Printer {
     /// `keep --preset`: a step of the preset keeper.
     fn keeper(&self, note: &KeeperNote<'_>);
     /// `autostart enable`: the login job registered, the command it runs, how to start it now.
-    fn autostart_enabled(
-        &self,
-        preset: &str,
-        format: AutostartFormat,
-        registration: &Registration,
-        command: &[String],
-        start_now: &str,
-    );
+    fn autostart_enabled(&self, enabled: &AutostartEnabled<'_>);
     /// `autostart disable`: the registrations removed (none: it was not registered).
     fn autostart_disabled(&self, preset: &str, removed: &[Registration]);
     /// `autostart status`: the registered jobs and those running now.
     fn autostart_status(&self, registered: &[Registration], running: &[KeepJobState]);
+}
+
+/// What `autostart enable` did.
+pub struct AutostartEnabled<'a> {
+    /// The preset's name.
+    pub preset: &'a str,
+    /// How the job is registered.
+    pub format: AutostartFormat,
+    /// Where it is registered.
+    pub registration: &'a Registration,
+    /// The command it runs at login.
+    pub command: Vec<String>,
+    /// How to start it now rather than at the next login.
+    pub start_now: String,
 }
 
 /// A step of `keep --preset`, written to its log (as text) and to stdout.

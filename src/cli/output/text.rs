@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use portforward::port_control::PortControlMapping;
-use portforward::services::autostart::{AutostartFormat, Registration};
+use portforward::services::autostart::Registration;
 use portforward::services::keep_preset::KeepJobState;
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
@@ -14,7 +14,7 @@ use portforward::{
     BulkReport, Enabled, ExternalReachability, KeepAliveEvent, LocalAddress, Mapping, Owner, Port, Protocol,
 };
 
-use super::{KeeperNote, Printer, emit};
+use super::{AutostartEnabled, KeeperNote, Printer, emit};
 
 /// Text for a terminal.
 pub struct Text;
@@ -194,20 +194,15 @@ impl Printer for Text {
         emit(keeper_line(note));
     }
 
-    fn autostart_enabled(
-        &self,
-        preset: &str,
-        format: AutostartFormat,
-        registration: &Registration,
-        command: &[String],
-        start_now: &str,
-    ) {
+    fn autostart_enabled(&self, e: &AutostartEnabled<'_>) {
         emit(format!(
-            "the preset \"{preset}\" is kept forwarded from your next login on ({format}: {})",
-            registration.path.display()
+            "the preset \"{}\" is kept forwarded from your next login on ({}: {})",
+            e.preset,
+            e.format,
+            e.registration.path.display()
         ));
-        emit(format!("it runs: {}", command.join(" ")));
-        emit(start_now.to_owned());
+        emit(format!("it runs: {}", e.command.join(" ")));
+        emit(e.start_now.clone());
     }
 
     fn autostart_disabled(&self, preset: &str, removed: &[Registration]) {
