@@ -46,10 +46,6 @@ pub struct Args {
     /// Machine-readable output.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Search this address by unicast instead of the SSDP multicast group, from 127.0.0.1
-    /// (tests against the simulator; hidden from the help).
-    #[arg(long, global = true, value_name = "ADDR", hide = true)]
-    pub search_addr: Option<std::net::SocketAddr>,
     /// Use the built-in simulated router (on 127.0.0.1) instead of a real one.
     #[arg(long, global = true)]
     pub demo: bool,
@@ -66,6 +62,11 @@ pub struct Args {
     /// More log output on stderr (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Search this address by unicast instead of the SSDP multicast group, from 127.0.0.1
+    /// (tests against the simulator; hidden from the help, and last, so that the visible flags keep
+    /// their order in every command's help).
+    #[arg(long, global = true, value_name = "ADDR", hide = true)]
+    pub search_addr: Option<std::net::SocketAddr>,
     /// What to do; none opens the window.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use portforward::Error;
 use portforward::upnp::{DiscoveryOptions, Gateway, GatewayOptions, diagnose, discover_all};
 
-use crate::cli::{Args, Out, connect, discovery};
+use crate::cli::{Args, Out, connect, discovery, output};
 
 /// Runs `gateways`.
 pub fn run(args: &Args, out: Out) -> Result<ExitCode, Error> {
@@ -27,10 +27,10 @@ pub fn run(args: &Args, out: Out) -> Result<ExitCode, Error> {
                 };
                 let diagnosis = diagnose(&brief);
                 for line in diagnosis.lines() {
-                    eprintln!("portforward: {line}");
+                    output::error(&line);
                 }
                 for advice in diagnosis.advice() {
-                    eprintln!("portforward: try: {advice}");
+                    output::error(&format!("try: {advice}"));
                 }
                 return Err(err.into());
             }
