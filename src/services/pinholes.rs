@@ -163,7 +163,30 @@ impl PinholeService {
     }
 
     fn add_new(&mut self, opening: &NewPinhole) -> Result<Pinhole, ServiceError> {
+        let first = self.add_one(opening)?;
+        // A router that restarted numbers from 1 again: a new id that the record holds for
+        // another opening means that one was lost in the restart too. It is added again
+        // (each at most once: the record shrinks by one per round).
+        let mut displaced = first.1;
+        for _ in 0..self.store.all().len() + 1 {
+            let Some(lost) = displaced.take() else { break };
+            tracing::info!(
+                id = lost.id,
+                "pinhole lost in a router restart (its id was given to another); adding it again"
+            );
+            displaced = self.add_one(&lost.opening)?.1;
+        }
+        Ok(first.0)
+    }
+
+    /// AddPinhole and record it; the recorded pinhole of another opening that had its id.
+    fn add_one(&mut self, opening: &NewPinhole) -> Result<(Pinhole, Option<Pinhole>), ServiceError> {
         let id = self.control.add(opening)?;
+        let displaced = self
+            .store
+            .find(self.gateway(), id)
+            .filter(|p| !p.opening.same_opening(opening))
+            .cloned();
         let pinhole = Pinhole {
             id,
             opening: opening.clone(),
@@ -173,7 +196,7 @@ impl PinholeService {
             working: None,
         };
         self.store.record(pinhole.clone())?;
-        Ok(pinhole)
+        Ok((pinhole, displaced))
     }
 
     /// Sets the lease of pinhole `id` to `lease` (after 704, added again). Only pinholes in
