@@ -31,6 +31,7 @@ macro_rules! outln {
 mod keep;
 mod natpmp;
 mod owners;
+mod pinhole;
 mod presets;
 mod transfer;
 
@@ -111,6 +112,9 @@ pub enum Command {
     /// This computer's own mappings over NAT-PMP / PCP (routers without UPnP).
     #[command(subcommand)]
     Natpmp(natpmp::NatPmpCommand),
+    /// IPv6 pinholes: open ports of this computer in the router's IPv6 firewall.
+    #[command(subcommand)]
+    Pinhole(pinhole::PinholeCommand),
     /// Forward a port (same flags as enable) and keep it: renew at half its lease, re-create it
     /// if the router loses it, until Ctrl-C.
     Keep {
@@ -269,12 +273,13 @@ fn execute(args: &Args) -> Result<ExitCode, Error> {
     match command {
         Command::Gateways => return gateways(args),
         Command::Natpmp(natpmp) => return natpmp::run(args, natpmp),
+        Command::Pinhole(pinhole) => return pinhole::run(args, pinhole),
         Command::Preset(preset) if !preset.needs_router() => return presets::run(args, preset, None),
         _ => {}
     }
     let (forwarder, _demo) = connect(args)?;
     match command {
-        Command::Gateways | Command::Natpmp(_) => unreachable!("handled above"),
+        Command::Gateways | Command::Natpmp(_) | Command::Pinhole(_) => unreachable!("handled above"),
         Command::Ip => ip(args, &forwarder),
         Command::List { reverse_dns } => list(args, &forwarder, *reverse_dns),
         Command::Keep {

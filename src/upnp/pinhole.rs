@@ -253,6 +253,12 @@ impl FirewallControl {
         })
     }
 
+    /// The same service, sending from (and opening) `local` instead.
+    pub fn sending_from(mut self, local: Ipv6Addr) -> FirewallControl {
+        self.local = local;
+        self
+    }
+
     /// The control URL requests go to (always an IPv6 address).
     pub fn control_url(&self) -> &str {
         self.control_url.as_str()
