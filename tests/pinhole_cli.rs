@@ -241,3 +241,49 @@ fn bad_input_names_the_field_and_reaches_no_router() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("lease:"));
     assert_eq!(s.router.connections_accepted(), 0, "nothing was sent");
 }
+
+#[test]
+fn keep_renews_at_half_the_lease_and_reopens_after_a_router_restart() {
+    use std::io::{BufRead, BufReader};
+    let s = setup("keep");
+    let added = json(&cli(
+        &s,
+        &[
+            "--json",
+            "pinhole",
+            "add",
+            "--internal-port",
+            "8080",
+            "--protocol",
+            "tcp",
+            "--lease",
+            "2",
+            "--internal-ip",
+            "::1",
+        ],
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portforward"))
+        .args(["--gateway", &s.router.description_url_v6().unwrap(), "--config-dir"])
+        .arg(&s.dir)
+        .args(["--json", "pinhole", "keep"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || -> Value { serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap() };
+    // At half the 2 s lease: renewed in place.
+    let renewed = next();
+    assert_eq!(renewed["id"], added["id"]);
+    assert!(renewed.get("readded_from").is_none(), "{renewed}");
+    // The router restarts and forgets it: the next renewal opens it again.
+    s.router.restart(true);
+    // (A renewal may still come first: leases are counted in whole seconds.)
+    let readded = (0..5)
+        .map(|_| next())
+        .find(|event| event.get("readded_from").is_some())
+        .expect("re-added within a few renewals");
+    assert_eq!(readded["readded_from"], added["id"], "{readded}");
+    assert_eq!(s.router.pinholes().len(), 1);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -58,6 +58,9 @@ pub enum PinholeCommand {
         #[arg(long, value_name = "N", value_parser = id)]
         id: u16,
     },
+    /// Keep every pinhole made here on this router open: renew each at half its lease
+    /// (UpdatePinhole), open it again if the router lost it (704), until Ctrl-C.
+    Keep,
     /// Whether a packet from outside has reached a pinhole, and its packet count.
     Check {
         /// The pinhole's id.
@@ -241,6 +244,7 @@ fn run_with(args: &Args, command: &PinholeCommand, mut service: PinholeService) 
                 outln!("closed pinhole {id}");
             }
         }
+        PinholeCommand::Keep => return keep(args, service),
         PinholeCommand::Check { id } => match service.check(*id)? {
             PinholeState::Held(p) => {
                 if args.json {
@@ -273,4 +277,59 @@ fn print_renewal(args: &Args, renewal: &Renewal) {
             outln!("the router had lost pinhole {old_id} (restarted?); opened it again: {pinhole}")
         }
     }
+}
+
+/// After a failed renewal, the wait before trying again.
+const RETRY: Duration = Duration::from_secs(5);
+
+fn keep(args: &Args, mut service: PinholeService) -> Result<ExitCode, Error> {
+    use std::sync::mpsc::{self, RecvTimeoutError};
+    let (stop, stopped) = mpsc::channel();
+    if let Err(err) = ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    }) {
+        eprintln!("portforward: warning: cannot catch Ctrl-C ({err})");
+    }
+    let kept = service.store().on(service.control().control_url()).len();
+    if kept == 0 {
+        return Err(InputError::new(
+            "pinhole",
+            "",
+            "no pinholes made here on this router: open one with `pinhole add`",
+        )
+        .into());
+    }
+    if !args.json {
+        outln!("keeping {kept} pinhole(s) open until Ctrl-C");
+    }
+    let mut failed = false;
+    loop {
+        let now = portforward::model::unix_now();
+        let wait = match service.next_due() {
+            Some(due) => Duration::from_secs(due.saturating_sub(now)),
+            None => Duration::from_secs(3600),
+        };
+        let wait = if failed { wait.max(RETRY) } else { wait };
+        match stopped.recv_timeout(wait) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+        }
+        failed = false;
+        for (id, result) in service.renew_due(portforward::model::unix_now()) {
+            match result {
+                Ok(renewal) => print_renewal(args, &renewal),
+                Err(err) => {
+                    failed = true;
+                    eprintln!(
+                        "portforward: pinhole {id} not renewed: {err}; retrying in {} s",
+                        RETRY.as_secs()
+                    );
+                }
+            }
+        }
+    }
+    if !args.json {
+        outln!("stopped; the pinholes stay until their leases run out");
+    }
+    Ok(ExitCode::SUCCESS)
 }
