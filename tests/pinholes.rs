@@ -216,3 +216,28 @@ fn keep_alive_renews_at_half_the_lease() {
     assert!(matches!(&step[..], [(_, Ok(Renewal::Readded { .. }))]), "{step:?}");
     assert_eq!(router.pinholes().len(), 1);
 }
+
+#[test]
+fn reachability_is_claimed_only_when_proven() {
+    use portforward::model::Pinhole;
+    use portforward::services::PinholeReachability as R;
+    let at = |ip: &str, working| Pinhole {
+        id: 1,
+        opening: NewPinhole::new(ip.parse().unwrap(), Port::new(8080).unwrap(), Protocol::Tcp),
+        gateway: String::new(),
+        expires_at: 0,
+        packets: None,
+        working,
+    };
+    assert_eq!(R::of(&at("2a01:4f8::10", Some(true))), R::Proven);
+    assert_eq!(R::of(&at("2a01:4f8::10", Some(false))), R::Unknown);
+    assert_eq!(R::of(&at("2a01:4f8::10", None)), R::Unknown);
+    assert_eq!(R::of(&at("fd00::10", None)), R::NotRoutable);
+    assert_eq!(
+        R::of(&at("fd00::10", Some(true))),
+        R::Proven,
+        "an outside packet came in"
+    );
+    assert_eq!(R::of(&at("2001:db8:77::10", None)), R::NotRoutable);
+    assert!(R::Unknown.describe().contains("not known"));
+}

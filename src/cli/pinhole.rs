@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use portforward::model::{NewPinhole, Pinhole, PinholeLease, parse_ipv6_field};
-use portforward::services::{PinholeService, PinholeState, PinholeStore, Renewal};
+use portforward::services::{PinholeReachability, PinholeService, PinholeState, PinholeStore, Renewal};
 use portforward::simulator::SimulatedGateway;
 use portforward::upnp::{FirewallControl, discover};
 use portforward::{Error, InputError, Port, Protocol};
@@ -142,6 +142,7 @@ fn pinhole_json(pinhole: &Pinhole) -> serde_json::Value {
         "packets": pinhole.packets,
         "working": pinhole.working,
         "gateway": pinhole.gateway,
+        "reachability": PinholeReachability::of(pinhole),
     })
 }
 
@@ -198,6 +199,7 @@ fn run_with(args: &Args, command: &PinholeCommand, mut service: PinholeService) 
                 outln!("{}", pinhole_json(&pinhole));
             } else {
                 outln!("opened {pinhole}");
+                outln!("{}", PinholeReachability::of(&pinhole).describe());
             }
         }
         PinholeCommand::List => {
@@ -251,6 +253,7 @@ fn run_with(args: &Args, command: &PinholeCommand, mut service: PinholeService) 
                     outln!("{}", pinhole_json(&p));
                 } else {
                     outln!("{p}; {}", working_text(&p));
+                    outln!("{}", PinholeReachability::of(&p).describe());
                 }
             }
             PinholeState::Gone(p) => {

@@ -17,7 +17,9 @@ mod vendor;
 pub use bulk::BulkReport;
 pub use error::ForwardError;
 pub use forwarder::{DEFAULT_DESCRIPTION, EnableRequest, Enabled, PortForwarder};
-pub use pinholes::{PinholeService, PinholeState, PinholeStore, Renewal, ServiceError as PinholeServiceError};
+pub use pinholes::{
+    PinholeReachability, PinholeService, PinholeState, PinholeStore, Renewal, ServiceError as PinholeServiceError,
+};
 pub use port_control_store::PortControlStore;
 pub use reachability::ExternalReachability;
 pub use table::{MarkedTable, mark_port_control};

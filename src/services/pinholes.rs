@@ -336,3 +336,51 @@ pub enum ServiceError {
         id: u16,
     },
 }
+
+/// What this computer can honestly say about reaching a pinhole from the internet. From
+/// inside the LAN nothing proves a port open: only a packet from outside that reached the
+/// rule (the router's CheckPinholeWorking) does; an address outside global unicast space
+/// proves it closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PinholeReachability {
+    /// The router saw a packet from outside reach the pinhole.
+    Proven,
+    /// Not known: no outside packet has reached it yet (or nobody asked the router). The
+    /// pinhole exists; whether the ISP routes to the address was not checked.
+    Unknown,
+    /// The address is not reachable from the internet (unique local fc00::/7, or the
+    /// documentation prefix 2001:db8::/32), whatever the router's firewall says, and no
+    /// outside packet has shown otherwise.
+    NotRoutable,
+}
+
+impl PinholeReachability {
+    /// Judges a pinhole by its address and what the router last said.
+    pub fn of(pinhole: &Pinhole) -> PinholeReachability {
+        let segments = pinhole.opening.internal_ip.segments();
+        let unique_local = segments[0] & 0xfe00 == 0xfc00;
+        let documentation = segments[0] == 0x2001 && segments[1] == 0x0db8;
+        // A packet that came in from the router's WAN side is proof whatever the address.
+        if pinhole.working == Some(true) {
+            return PinholeReachability::Proven;
+        }
+        if unique_local || documentation || pinhole.opening.internal_ip.is_loopback() {
+            return PinholeReachability::NotRoutable;
+        }
+        PinholeReachability::Unknown
+    }
+
+    /// The sentence for the user.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PinholeReachability::Proven => "reachable from outside: the router saw an outside packet reach it",
+            PinholeReachability::Unknown => {
+                "open on the router; whether it can be reached from the internet is not known until an outside packet arrives (this computer cannot test it from inside)"
+            }
+            PinholeReachability::NotRoutable => {
+                "not reachable from the internet: the address is a local or documentation one (fc00::/7, 2001:db8::/32, ::1), not a global one"
+            }
+        }
+    }
+}
