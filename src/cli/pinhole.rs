@@ -9,7 +9,7 @@ use std::time::Duration;
 use portforward::model::{NewPinhole, Pinhole, PinholeLease, parse_ipv6_field};
 use portforward::services::{PinholeReachability, PinholeService, PinholeState, PinholeStore, Renewal};
 use portforward::simulator::SimulatedGateway;
-use portforward::upnp::{FirewallControl, discover};
+use portforward::upnp::{FirewallControl, discover, discover_ipv6};
 use portforward::{Error, InputError, Port, Protocol};
 use serde_json::json;
 
@@ -123,7 +123,14 @@ fn connect(args: &Args, local: Option<Ipv6Addr>) -> Result<(FirewallControl, Opt
     }
     let url = match &args.gateway {
         Some(url) => url.clone(),
-        None => discover(&discovery(args))?.description_url().to_owned(),
+        // Over IPv6 first (the router's IPv6 URL); else over IPv4, then the IPv6 default route.
+        None => match discover_ipv6(args.timeout) {
+            Ok((url, _)) => url,
+            Err(e) => {
+                tracing::info!(%e, "no answer over IPv6; searching over IPv4");
+                discover(&discovery(args))?.description_url().to_owned()
+            }
+        },
     };
     Ok((FirewallControl::connect(&url, None, local, timeout)?, None))
 }

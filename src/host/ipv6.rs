@@ -20,6 +20,8 @@ pub struct LocalIpv6 {
     pub ip: Ipv6Addr,
     /// The interface that holds it.
     pub interface: String,
+    /// The interface's index (the scope for multicast on it); 0 where unknown.
+    pub index: u32,
     /// A privacy (temporary) address, RFC 8981.
     pub temporary: bool,
     /// Deprecated: still works, no longer preferred for new connections.
@@ -53,6 +55,7 @@ pub fn local_ipv6_addresses() -> Vec<LocalIpv6> {
             IpAddr::V6(ip) => Some(LocalIpv6 {
                 ip,
                 interface: name,
+                index: 0,
                 temporary: false,
                 deprecated: false,
                 tentative: false,
@@ -71,7 +74,7 @@ fn parse_if_inet6(text: &str) -> Vec<LocalIpv6> {
         .take(4096)
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let [hex, _index, _prefix, _scope, flags, name] = fields.as_slice() else {
+            let [hex, index, _prefix, _scope, flags, name] = fields.as_slice() else {
                 return None;
             };
             let bits = u128::from_str_radix(hex, 16).ok().filter(|_| hex.len() == 32)?;
@@ -79,6 +82,7 @@ fn parse_if_inet6(text: &str) -> Vec<LocalIpv6> {
             Some(LocalIpv6 {
                 ip: Ipv6Addr::from(bits),
                 interface: (*name).to_owned(),
+                index: u32::from_str_radix(index, 16).unwrap_or(0),
                 temporary: flags & TEMPORARY != 0,
                 deprecated: flags & DEPRECATED != 0,
                 tentative: flags & TENTATIVE != 0,

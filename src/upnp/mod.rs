@@ -14,6 +14,7 @@ pub(crate) mod parallel;
 mod pinhole;
 mod soap;
 pub mod ssdp;
+mod ssdp6;
 mod xml;
 
 pub use description::{DeviceDescription, IgdVersion};
@@ -22,6 +23,7 @@ pub use error::{HttpFailure, UpnpCode, UpnpError};
 pub use gateway::{ConnectionStatus, Gateway, GatewayOptions};
 pub use list::{ListMethod, MappingTable, WALK_CAP};
 pub use pinhole::{FirewallControl, FirewallStatus, PinholeCode, PinholeError, is_ipv6};
+pub use ssdp6::discover_ipv6;
 pub use xml::escape_xml;
 
 // The parsers of untrusted replies, for `crate::fuzzing`.
