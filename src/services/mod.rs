@@ -5,8 +5,10 @@
 mod bulk;
 mod error;
 mod forwarder;
+mod import_export;
 pub mod keepalive;
 mod pinholes;
+mod port_control_service;
 mod port_control_store;
 pub mod presets;
 mod reachability;
@@ -17,9 +19,11 @@ mod vendor;
 pub use bulk::BulkReport;
 pub use error::ForwardError;
 pub use forwarder::{DEFAULT_DESCRIPTION, EnableRequest, Enabled, PortForwarder};
+pub use import_export::{export_preset_to, export_rows_to, export_table_to, plan_import_from};
 pub use pinholes::{
     PinholeReachability, PinholeService, PinholeState, PinholeStore, Renewal, ServiceError as PinholeServiceError,
 };
+pub use port_control_service::{PortControlRequest, map_port_control, renew_port_control, unmap_port_control};
 pub use port_control_store::PortControlStore;
 pub use reachability::ExternalReachability;
 pub use table::{MarkedTable, mark_port_control};
