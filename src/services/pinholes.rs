@@ -13,7 +13,7 @@ use crate::store::{FileError, JsonFile};
 use crate::upnp::{FirewallControl, PinholeError};
 
 /// The pinholes kept in a JSON file (every router's; each records its control URL).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PinholeStore {
     file: JsonFile<Vec<Pinhole>>,
     pinholes: Vec<Pinhole>,
@@ -120,7 +120,7 @@ pub enum PinholeState {
 }
 
 /// Pinholes on one router, and the record of them.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PinholeService {
     control: FirewallControl,
     store: PinholeStore,
@@ -140,6 +140,11 @@ impl PinholeService {
     /// The record.
     pub fn store(&self) -> &PinholeStore {
         &self.store
+    }
+
+    /// Gives the record back (after work on a copy of the service).
+    pub fn into_store(self) -> PinholeStore {
+        self.store
     }
 
     fn gateway(&self) -> &str {
