@@ -19,6 +19,15 @@ fn a_pinhole_is_opened_checked_renewed_and_closed() {
     let sim = sim(SimConfig::default(), &[]);
     let mut h = pinholes_tab(&sim);
     assert!(!button_enabled(&h, "Open pinhole"), "no port yet");
+    // The header shows this computer's stable global IPv6 address beside the IPv4 one.
+    let stable = portforward::host::local_ipv6_addresses()
+        .into_iter()
+        .find(|a| a.is_stable_global());
+    assert!(has(&h, "IPv6:"));
+    match stable {
+        Some(a) => assert!(has(&h, &a.ip.to_string()), "{}", a.ip),
+        None => assert!(has(&h, "none (no stable global IPv6 address)")),
+    }
     type_into(&mut h, "Port to open", "8080");
     click_button(&mut h, "Open pinhole");
     settled(&mut h, "the pinhole", |h| {
