@@ -14,6 +14,7 @@ use super::effects::{Effect, Effects};
 use super::log::Level;
 use super::pending::{Pending, take};
 use super::table::plural;
+use portforward::upnp::Diagnosis;
 
 /// A gateway the window can use, with this computer's address (and interface) towards it,
 /// looked up on the worker that found it.
@@ -51,15 +52,21 @@ impl Connection {
 
 /// The work that finds a gateway.
 enum Search {
-    /// Discovery: every gateway that answered.
-    Discover(Pending<Result<Vec<Connection>, Error>>),
+    /// Discovery: every gateway that answered; when none did, what was tried.
+    Discover(Pending<Result<Vec<Connection>, Box<Unfound>>>),
     /// One gateway, by URL.
     Connect(Pending<Result<Connection, Error>>),
 }
 
+/// A search that found no usable gateway: why, and what was tried.
+struct Unfound {
+    error: Error,
+    diagnosis: Option<Diagnosis>,
+}
+
 /// What a search came back with.
 enum Found {
-    Many(Result<Vec<Connection>, Error>),
+    Many(Result<Vec<Connection>, Box<Unfound>>),
     One(Result<Connection, Error>),
 }
 
@@ -75,8 +82,9 @@ pub enum Link {
     Searching,
     /// Connecting to a URL.
     Connecting(String),
-    /// Nothing usable: the message says why and what to do.
-    NotFound(String),
+    /// Nothing usable: the message says why and what to do; after a search, what was tried
+    /// and what came back.
+    NotFound(String, Option<Box<Diagnosis>>),
     /// Several gateways answered; the user picks one.
     Choosing,
     /// Working with this gateway.
@@ -161,10 +169,24 @@ impl Header {
         );
         self.link = Link::Searching;
         self.search = Some(Search::Discover(Pending::spawn(ctx, "discovery", move || {
-            let all = portforward::upnp::discover_all(&options)?;
+            let all = match portforward::upnp::discover_all(&options) {
+                Ok(all) => all,
+                // Nothing usable answered: search once more, briefly, to say what did.
+                Err(err) => {
+                    let brief = DiscoveryOptions {
+                        timeout: options.timeout.min(DIAGNOSIS_TIME),
+                        ..options
+                    };
+                    return Err(Box::new(Unfound {
+                        error: err.into(),
+                        diagnosis: Some(portforward::upnp::diagnose(&brief)),
+                    }));
+                }
+            };
             all.into_iter()
                 .map(|g| PortForwarder::new(g).map(Connection::of))
-                .collect()
+                .collect::<Result<Vec<_>, Error>>()
+                .map_err(|error| Box::new(Unfound { error, diagnosis: None }))
         })));
     }
 
@@ -225,13 +247,23 @@ impl Header {
                     self.found.push(connection.clone());
                     fx.push(Effect::UseGateway(connection));
                 }
-                Ok(Found::Many(Err(err)) | Found::One(Err(err))) => {
+                Ok(Found::Many(Err(unfound))) => {
+                    let Unfound { error: err, diagnosis } = *unfound;
                     fx.log(Level::Error, err.to_string());
-                    self.link = Link::NotFound(err.to_string());
+                    if let Some(diagnosis) = &diagnosis {
+                        for line in diagnosis.lines() {
+                            fx.log(Level::Warning, format!("discovery: {line}"));
+                        }
+                    }
+                    self.link = Link::NotFound(err.to_string(), diagnosis.map(Box::new));
+                }
+                Ok(Found::One(Err(err))) => {
+                    fx.log(Level::Error, err.to_string());
+                    self.link = Link::NotFound(err.to_string(), None);
                 }
                 Err(crash) => {
                     let text = fx.failed(format!("internal error: {crash}")).text;
-                    self.link = Link::NotFound(text);
+                    self.link = Link::NotFound(text, None);
                 }
             }
         }
@@ -286,8 +318,11 @@ impl Header {
                     ui.label(format!("Connecting to {url}…"));
                 });
             }
-            Link::NotFound(reason) => {
+            Link::NotFound(reason, diagnosis) => {
                 ui.colored_label(ui.visuals().error_fg_color, format!("No gateway: {reason}"));
+                if let Some(diagnosis) = diagnosis {
+                    diagnosis_ui(ui, diagnosis);
+                }
                 ui.horizontal(|ui| {
                     if ui.button("Retry").on_hover_text("search the network again").clicked() {
                         action = Some(HeaderAction::Retry);
@@ -426,4 +461,21 @@ impl Header {
                 });
         }
     }
+}
+
+/// How long the second, explaining search listens after discovery found nothing.
+const DIAGNOSIS_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What discovery tried and what came back, and what to try next.
+fn diagnosis_ui(ui: &mut egui::Ui, diagnosis: &Diagnosis) {
+    egui::CollapsingHeader::new("What was tried")
+        .default_open(true)
+        .show(ui, |ui| {
+            for line in diagnosis.lines() {
+                ui.label(format!("• {line}"));
+            }
+            for advice in diagnosis.advice() {
+                ui.weak(format!("→ {advice}"));
+            }
+        });
 }

@@ -1,5 +1,5 @@
 //! The one way the window does background work: a [`Pending`] value. It runs a closure on a
-//! thread of its own, turns a panic into text (a bug in the library must not take the window
+//! thread of its own (a `poll_promise::Promise`), turns a panic into text (a bug in the library must not take the window
 //! down), wakes the window when done, and is polled by the view that owns it, once a frame.
 //!
 //! This is the only place in the window that starts threads. Every piece of work started
@@ -10,7 +10,9 @@ use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+
+use poll_promise::Promise;
 use std::time::Duration;
 
 /// How many [`Pending`] values of one window have not been taken yet.
@@ -37,10 +39,15 @@ impl Work {
     }
 }
 
-/// Work in flight on a thread of its own; its result is taken once.
+/// Work in flight on a thread of its own, behind a `poll_promise::Promise`; its result is
+/// taken once.
 pub struct Pending<T: Send + 'static> {
-    result: Option<Receiver<Result<T, String>>>,
+    promise: Option<Promise<Result<T, String>>>,
+    /// Says "done" once the promise is ready, for the one caller that must wait (closing).
+    finished: Receiver<()>,
     work: Work,
+    /// Whether this one is still counted in `work`.
+    counted: bool,
 }
 
 impl<T: Send + 'static> Pending<T> {
@@ -49,52 +56,51 @@ impl<T: Send + 'static> Pending<T> {
     pub fn spawn(ctx: &egui::Context, name: &str, work: impl FnOnce() -> T + Send + 'static) -> Pending<T> {
         let counter = Work::of(ctx);
         counter.0.fetch_add(1, Ordering::SeqCst);
-        let (send, result) = mpsc::sync_channel(1);
+        let (done, finished) = mpsc::sync_channel(1);
         let ctx = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("portforward {name}"))
-            .spawn(move || {
-                let outcome = std::panic::catch_unwind(AssertUnwindSafe(work)).map_err(|panic| panic_text(&*panic));
-                // The owner may be gone (a superseded lookup): then nobody wants the result.
-                let _ = send.send(outcome);
-                ctx.request_repaint();
-            });
-        let pending = Pending {
-            result: Some(result),
+        let promise = Promise::spawn_thread(format!("portforward {name}"), move || {
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(work)).map_err(|panic| panic_text(&*panic));
+            ctx.request_repaint();
+            // Nobody may be waiting: then nobody needs the word.
+            let _ = done.try_send(());
+            outcome
+        });
+        Pending {
+            promise: Some(promise),
+            finished,
             work: counter,
-        };
-        if let Err(err) = spawned {
-            // The sender went with the closure: the next poll reports the failure.
-            tracing::error!(%err, "cannot start a worker thread");
+            counted: true,
         }
-        pending
     }
 
     /// The result once the work is done (`Err`: the worker crashed, with how); `None` while
     /// it runs, and after the result was taken.
     pub fn poll(&mut self) -> Option<Result<T, String>> {
-        let outcome = match self.result.as_ref()?.try_recv() {
-            Ok(outcome) => outcome,
-            Err(TryRecvError::Empty) => return None,
-            Err(TryRecvError::Disconnected) => Err("the worker thread could not start".to_owned()),
-        };
-        self.taken();
-        Some(outcome)
+        match self.promise.take()?.try_take() {
+            Ok(outcome) => {
+                self.taken();
+                Some(outcome)
+            }
+            Err(running) => {
+                self.promise = Some(running);
+                None
+            }
+        }
     }
 
     /// Waits at most `timeout` for the result (closing the window: nothing is drawn then).
     pub fn wait(mut self, timeout: Duration) -> Option<Result<T, String>> {
-        let outcome = match self.result.as_ref()?.recv_timeout(timeout) {
-            Ok(outcome) => outcome,
-            Err(RecvTimeoutError::Timeout) => return None,
-            Err(RecvTimeoutError::Disconnected) => Err("the worker thread could not start".to_owned()),
-        };
-        self.taken();
-        Some(outcome)
+        self.promise.as_ref()?;
+        match self.finished.recv_timeout(timeout) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => self.poll(),
+            Err(RecvTimeoutError::Timeout) => None,
+        }
     }
 
+    /// The result was taken, or nobody wants it: no longer in flight for [`Work::is_idle`].
     fn taken(&mut self) {
-        if self.result.take().is_some() {
+        self.promise = None;
+        if std::mem::take(&mut self.counted) {
             self.work.0.fetch_sub(1, Ordering::SeqCst);
         }
     }

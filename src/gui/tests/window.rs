@@ -108,6 +108,37 @@ fn without_a_gateway_says_so_and_connects_by_url() {
 }
 
 #[test]
+fn with_nothing_answering_the_window_says_what_was_tried() {
+    let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let mut h = app(Start {
+        discovery: options(silent.local_addr().unwrap(), Duration::from_millis(300)),
+        gateway_url: None,
+        demo: false,
+        log_path: None,
+    });
+    settled(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    assert!(has(&h, "What was tried"));
+    assert!(has_contains(&h, "no device answered the search at all"));
+    assert!(has_contains(&h, "turn on UPnP"));
+    assert!(has_contains(&h, "firewall"));
+}
+
+#[test]
+fn with_only_a_media_server_answering_the_window_names_it() {
+    let nas = portforward::simulator::SimulatedMediaServer::start("Living-room NAS").unwrap();
+    let mut h = app(Start {
+        discovery: options(nas.ssdp_addr(), Duration::from_millis(300)),
+        gateway_url: None,
+        demo: false,
+        log_path: None,
+    });
+    settled(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    assert!(has_contains(&h, "not a gateway: a MediaServer:1 (\"Living-room NAS\")"));
+    assert!(has_contains(&h, "only other devices answered"));
+    assert!(!has_contains(&h, "no device answered"));
+}
+
+#[test]
 fn retry_searches_again() {
     let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let mut h = app(Start {
