@@ -287,3 +287,32 @@ fn keep_renews_at_half_the_lease_and_reopens_after_a_router_restart() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn the_demo_router_opens_a_pinhole_and_keeps_no_file() {
+    let home = std::env::temp_dir().join(format!("pfw-pinhole-demo-home-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let out = Command::new(env!("CARGO_BIN_EXE_portforward"))
+        .args([
+            "--demo",
+            "pinhole",
+            "add",
+            "--internal-port",
+            "8080",
+            "--protocol",
+            "udp",
+        ])
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("opened pinhole 1: [::1]:8080/UDP from anyone"),
+        "{text}"
+    );
+    assert!(text.contains("not reachable from the internet"), "{text}");
+    assert!(!home.join(".config/portforward/pinholes.json").exists());
+    let _ = std::fs::remove_dir_all(&home);
+}

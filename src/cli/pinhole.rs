@@ -90,8 +90,13 @@ fn id(text: &str) -> Result<u16, InputError> {
         .ok_or_else(|| InputError::new("id", text, "a pinhole id is a number from 1 to 65535"))
 }
 
-/// The file of pinholes made here: in --config-dir, else in the platform's config directory.
+/// The file of pinholes made here: in --config-dir, else in the platform's config directory
+/// (with --demo and no --config-dir: memory only).
 fn store(args: &Args) -> Result<PinholeStore, Error> {
+    // The demo router lives as long as the command: nothing of it is worth keeping.
+    if args.demo && args.config_dir.is_none() {
+        return Ok(PinholeStore::in_memory());
+    }
     let path = match &args.config_dir {
         Some(dir) => dir.join("pinholes.json"),
         None => PinholeStore::default_path().ok_or_else(|| {
