@@ -468,7 +468,12 @@ fn bound_post(
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
     stream.write_all(request.as_bytes()).map_err(io)?;
     let raw = read_until_close(&mut stream, deadline, timeout).map_err(unreachable)?;
-    parse_response(&raw).ok_or_else(|| unreachable(HttpFailure::Garbled))?
+    parse_response(&raw)
+        .ok_or_else(|| unreachable(HttpFailure::Garbled))?
+        .map_err(|e| match e {
+            UpnpError::Unreachable { failure, .. } => unreachable(failure),
+            other => other,
+        })
 }
 
 /// Reads the whole response (the server closes after it), bounded in time and size.
