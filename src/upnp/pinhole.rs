@@ -636,6 +636,76 @@ mod tests {
         ));
     }
 
+    /// A server on [::1] that reads the request, then does `then` with the connection.
+    fn hostile(then: fn(std::net::TcpStream)) -> SocketAddrV6 {
+        let listener = std::net::TcpListener::bind("[::1]:0").unwrap();
+        let SocketAddr::V6(addr) = listener.local_addr().unwrap() else {
+            unreachable!()
+        };
+        std::thread::spawn(move || {
+            if let Ok((mut conn, _)) = listener.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                then(conn);
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn a_router_that_stalls_or_floods_is_cut_off() {
+        let url = Url::parse("http://[::1]:1/ctl/IP6FCtl").unwrap();
+        let stall = hostile(|conn| {
+            // Holds the connection open, silent, until the client gives up and closes it.
+            let mut conn = conn;
+            let _ = conn.read(&mut [0u8; 1]);
+        });
+        let started = Instant::now();
+        let err = bound_post(
+            Ipv6Addr::LOCALHOST,
+            stall,
+            &url,
+            "\"x\"",
+            "",
+            Duration::from_millis(300),
+        )
+        .err()
+        .expect("a timeout");
+        assert!(
+            matches!(
+                err,
+                UpnpError::Unreachable {
+                    failure: HttpFailure::TimedOut(_),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let flood = hostile(|mut conn| {
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\n\r\n");
+            let chunk = vec![b'x'; 64 << 10];
+            for _ in 0..(MAX_REPLY_BYTES / chunk.len() + 2) {
+                if conn.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        });
+        let err = bound_post(Ipv6Addr::LOCALHOST, flood, &url, "\"x\"", "", Duration::from_secs(20))
+            .err()
+            .expect("too large");
+        assert!(
+            matches!(
+                err,
+                UpnpError::Unreachable {
+                    failure: HttpFailure::TooLarge(_),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
     #[test]
     fn refusals_say_what_to_do() {
         assert_eq!(PinholeCode::from_number(704), PinholeCode::NoSuchEntry);
