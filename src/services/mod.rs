@@ -2,10 +2,12 @@
 //! presets, export and import, the table the user sees (UPnP and NAT-PMP/PCP rows together),
 //! and whether forwards can be reached at all.
 
+pub mod autostart;
 mod bulk;
 mod error;
 mod forwarder;
 mod import_export;
+pub mod keep_preset;
 pub mod keepalive;
 mod pinholes;
 mod port_control_service;
