@@ -14,6 +14,7 @@ mod port_control_service;
 mod port_control_store;
 pub mod presets;
 mod reachability;
+mod record;
 mod table;
 pub mod transfer;
 mod vendor;
@@ -28,5 +29,6 @@ pub use pinholes::{
 pub use port_control_service::{PortControlRequest, map_port_control, renew_port_control, unmap_port_control};
 pub use port_control_store::PortControlStore;
 pub use reachability::ExternalReachability;
+pub use record::MappingRecord;
 pub use table::{MarkedTable, mark_port_control};
 pub use vendor::{refusal_setting, refusal_setting_for};

@@ -6,14 +6,14 @@ use std::net::Ipv6Addr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use portforward::model::{NewPinhole, Pinhole, PinholeLease, parse_ipv6_field};
-use portforward::services::{PinholeReachability, PinholeService, PinholeState, PinholeStore, Renewal};
+use portforward::model::{NewPinhole, PinholeLease, parse_ipv6_field};
+use portforward::services::{PinholeService, PinholeStore};
 use portforward::simulator::SimulatedGateway;
 use portforward::upnp::{FirewallControl, discover, discover_ipv6};
 use portforward::{Error, InputError, Port, Protocol};
-use serde_json::json;
 
-use super::{Args, discovery, internal_port, protocol};
+use crate::cli::flags::{config_file, internal_port, protocol};
+use crate::cli::{Args, Out};
 
 /// What to do with IPv6 pinholes.
 #[derive(Debug, clap::Subcommand)]
@@ -97,17 +97,11 @@ fn store(args: &Args) -> Result<PinholeStore, Error> {
     if args.demo && args.config_dir.is_none() {
         return Ok(PinholeStore::in_memory());
     }
-    let path = match &args.config_dir {
-        Some(dir) => dir.join("pinholes.json"),
-        None => PinholeStore::default_path().ok_or_else(|| {
-            InputError::new(
-                "config dir",
-                "",
-                "this system has no config directory: give one with --config-dir",
-            )
-        })?,
-    };
-    Ok(PinholeStore::open(path)?)
+    Ok(PinholeStore::open(config_file(
+        args,
+        "pinholes.json",
+        PinholeStore::default_path(),
+    )?)?)
 }
 
 /// The router's firewall service: the demo's, the one at --gateway, or the discovered
@@ -133,45 +127,15 @@ fn connect(args: &Args, local: Option<Ipv6Addr>) -> Result<(FirewallControl, Opt
             Ok((url, _)) => url,
             Err(e) => {
                 tracing::info!(%e, "no answer over IPv6; searching over IPv4");
-                discover(&discovery(args))?.description_url().to_owned()
+                discover(&crate::cli::discovery(args))?.description_url().to_owned()
             }
         },
     };
     Ok((FirewallControl::connect(&url, None, local, timeout)?, None))
 }
 
-fn pinhole_json(pinhole: &Pinhole) -> serde_json::Value {
-    let o = &pinhole.opening;
-    json!({
-        "id": pinhole.id,
-        "internal_ip": o.internal_ip.to_string(),
-        "internal_port": o.internal_port.get(),
-        "protocol": o.protocol.as_str(),
-        "remote_host": o.remote_host.map(|h| h.to_string()),
-        "remote_port": o.remote_port.map(Port::get),
-        "lease_secs": o.lease.as_secs(),
-        "seconds_left": pinhole.seconds_left(),
-        "packets": pinhole.packets,
-        "working": pinhole.working,
-        "gateway": pinhole.gateway,
-        "reachability": PinholeReachability::of(pinhole),
-    })
-}
-
-fn working_text(pinhole: &Pinhole) -> String {
-    let working = match pinhole.working {
-        Some(true) => "an outside packet has reached it",
-        Some(false) => "no outside packet has reached it yet (that proves nothing either way)",
-        None => "not checked",
-    };
-    match pinhole.packets {
-        Some(packets) => format!("{working}; {packets} packets"),
-        None => working.to_owned(),
-    }
-}
-
 /// Runs a pinhole command.
-pub fn run(args: &Args, command: &PinholeCommand) -> Result<ExitCode, Error> {
+pub fn run(args: &Args, out: Out, command: &PinholeCommand) -> Result<ExitCode, Error> {
     let local = match command {
         PinholeCommand::Add { internal_ip, .. } => *internal_ip,
         _ => None,
@@ -185,10 +149,10 @@ pub fn run(args: &Args, command: &PinholeCommand) -> Result<ExitCode, Error> {
     {
         control = control.sending_from(recorded);
     }
-    run_with(args, command, PinholeService::new(control, store))
+    run_with(out, command, PinholeService::new(control, store))
 }
 
-fn run_with(args: &Args, command: &PinholeCommand, mut service: PinholeService) -> Result<ExitCode, Error> {
+fn run_with(out: Out, command: &PinholeCommand, mut service: PinholeService) -> Result<ExitCode, Error> {
     match command {
         PinholeCommand::Add {
             internal_port,
@@ -207,68 +171,18 @@ fn run_with(args: &Args, command: &PinholeCommand, mut service: PinholeService) 
                 lease: *lease,
             };
             let pinhole = service.add(&opening)?;
-            if args.json {
-                outln!("{}", pinhole_json(&pinhole));
-            } else {
-                outln!("opened {pinhole}");
-                outln!("{}", PinholeReachability::of(&pinhole).describe());
-            }
+            out.pinhole("opened", &pinhole);
         }
-        PinholeCommand::List => {
-            let states = service.list()?;
-            if args.json {
-                let rows: Vec<serde_json::Value> = states
-                    .iter()
-                    .map(|state| match state {
-                        PinholeState::Held(p) => {
-                            let mut row = pinhole_json(p);
-                            row["state"] = json!("held");
-                            row
-                        }
-                        PinholeState::Gone(p) => {
-                            let mut row = pinhole_json(p);
-                            row["state"] = json!("gone");
-                            row
-                        }
-                    })
-                    .collect();
-                outln!("{}", serde_json::Value::Array(rows));
-            } else if states.is_empty() {
-                outln!("no pinholes made from this computer on this router");
-            } else {
-                for state in &states {
-                    match state {
-                        PinholeState::Held(p) => outln!("{p}; {}", working_text(p)),
-                        PinholeState::Gone(p) => outln!(
-                            "{p}: gone (the router no longer knows it: expired, closed elsewhere, or the router restarted)"
-                        ),
-                    }
-                }
-            }
-        }
-        PinholeCommand::Update { id, lease } => {
-            let renewal = service.update(*id, *lease)?;
-            print_renewal(args, &renewal);
-        }
+        PinholeCommand::List => out.pinholes(&service.list()?),
+        PinholeCommand::Update { id, lease } => out.pinhole_renewal(&service.update(*id, *lease)?),
         PinholeCommand::Remove { id } => {
             service.remove(*id)?;
-            if args.json {
-                outln!("{}", json!({ "removed": id }));
-            } else {
-                outln!("closed pinhole {id}");
-            }
+            out.pinhole_closed(*id);
         }
-        PinholeCommand::Keep => return keep(args, service),
+        PinholeCommand::Keep => return keep(out, service),
         PinholeCommand::Check { id } => match service.check(*id)? {
-            PinholeState::Held(p) => {
-                if args.json {
-                    outln!("{}", pinhole_json(&p));
-                } else {
-                    outln!("{p}; {}", working_text(&p));
-                    outln!("{}", PinholeReachability::of(&p).describe());
-                }
-            }
-            PinholeState::Gone(p) => {
+            portforward::services::PinholeState::Held(p) => out.pinhole("checked", &p),
+            portforward::services::PinholeState::Gone(p) => {
                 return Err(portforward::services::PinholeServiceError::Gone { id: p.id }.into());
             }
         },
@@ -276,34 +190,16 @@ fn run_with(args: &Args, command: &PinholeCommand, mut service: PinholeService) 
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_renewal(args: &Args, renewal: &Renewal) {
-    let pinhole = renewal.pinhole();
-    if args.json {
-        let mut row = pinhole_json(pinhole);
-        if let Renewal::Readded { old_id, .. } = renewal {
-            row["readded_from"] = json!(old_id);
-        }
-        outln!("{row}");
-        return;
-    }
-    match renewal {
-        Renewal::Renewed(p) => outln!("renewed {p}"),
-        Renewal::Readded { old_id, pinhole } => {
-            outln!("the router had lost pinhole {old_id} (restarted?); opened it again: {pinhole}")
-        }
-    }
-}
-
 /// After a failed renewal, the wait before trying again.
 const RETRY: Duration = Duration::from_secs(5);
 
-fn keep(args: &Args, mut service: PinholeService) -> Result<ExitCode, Error> {
+fn keep(out: Out, mut service: PinholeService) -> Result<ExitCode, Error> {
     use std::sync::mpsc::{self, RecvTimeoutError};
     let (stop, stopped) = mpsc::channel();
     if let Err(err) = ctrlc::set_handler(move || {
         let _ = stop.send(());
     }) {
-        eprintln!("portforward: warning: cannot catch Ctrl-C ({err})");
+        crate::cli::output::warning(&format!("cannot catch Ctrl-C ({err})"));
     }
     let kept = service.store().on(service.control().control_url()).len();
     if kept == 0 {
@@ -314,9 +210,7 @@ fn keep(args: &Args, mut service: PinholeService) -> Result<ExitCode, Error> {
         )
         .into());
     }
-    if !args.json {
-        outln!("keeping {kept} pinhole(s) open until Ctrl-C");
-    }
+    out.pinhole_keeping(kept);
     let mut failed = false;
     loop {
         let now = portforward::model::unix_now();
@@ -332,19 +226,17 @@ fn keep(args: &Args, mut service: PinholeService) -> Result<ExitCode, Error> {
         failed = false;
         for (id, result) in service.renew_due(portforward::model::unix_now()) {
             match result {
-                Ok(renewal) => print_renewal(args, &renewal),
+                Ok(renewal) => out.pinhole_renewal(&renewal),
                 Err(err) => {
                     failed = true;
-                    eprintln!(
-                        "portforward: pinhole {id} not renewed: {err}; retrying in {} s",
+                    crate::cli::output::warning(&format!(
+                        "pinhole {id} not renewed: {err}; retrying in {} s",
                         RETRY.as_secs()
-                    );
+                    ));
                 }
             }
         }
     }
-    if !args.json {
-        outln!("stopped; the pinholes stay until their leases run out");
-    }
+    out.pinhole_keep_stopped();
     Ok(ExitCode::SUCCESS)
 }
