@@ -46,6 +46,10 @@ pub struct Args {
     /// Machine-readable output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Search this address by unicast instead of the SSDP multicast group, from 127.0.0.1
+    /// (tests against the simulator; hidden from the help).
+    #[arg(long, global = true, value_name = "ADDR", hide = true)]
+    pub search_addr: Option<std::net::SocketAddr>,
     /// Use the built-in simulated router (on 127.0.0.1) instead of a real one.
     #[arg(long, global = true)]
     pub demo: bool,
@@ -176,10 +180,15 @@ fn connect(args: &Args) -> Result<(PortForwarder, Option<SimulatedGateway>), Err
 
 /// Discovery as the flags ask.
 fn discovery(args: &Args) -> DiscoveryOptions {
-    DiscoveryOptions {
+    let mut options = DiscoveryOptions {
         timeout: args.timeout,
         ..DiscoveryOptions::default()
+    };
+    if let Some(to) = args.search_addr {
+        options.search_addr = to;
+        options.bind = std::net::Ipv4Addr::LOCALHOST;
     }
+    options
 }
 
 /// Sends the command to its file: first those that need no UPnP router, then the others with

@@ -1,9 +1,11 @@
-//! `gateways`: every gateway that answers discovery; with --demo or --gateway, that one.
+//! `gateways`: every gateway that answers discovery; with --demo or --gateway, that one. When
+//! none answers, what was tried and what came back, on stderr (exit 1).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use portforward::Error;
-use portforward::upnp::{Gateway, GatewayOptions, discover_all};
+use portforward::upnp::{DiscoveryOptions, Gateway, GatewayOptions, diagnose, discover_all};
 
 use crate::cli::{Args, Out, connect, discovery};
 
@@ -14,7 +16,25 @@ pub fn run(args: &Args, out: Out) -> Result<ExitCode, Error> {
         let gateway = Gateway::connect(forwarder.gateway().description_url(), &GatewayOptions::default())?;
         (vec![gateway], demo)
     } else {
-        (discover_all(&discovery(args))?, None)
+        let options = discovery(args);
+        match discover_all(&options) {
+            Ok(found) => (found, None),
+            Err(err) => {
+                // Nothing usable answered: a brief second search says what did, and why.
+                let brief = DiscoveryOptions {
+                    timeout: options.timeout.min(Duration::from_secs(1)),
+                    ..options
+                };
+                let diagnosis = diagnose(&brief);
+                for line in diagnosis.lines() {
+                    eprintln!("portforward: {line}");
+                }
+                for advice in diagnosis.advice() {
+                    eprintln!("portforward: try: {advice}");
+                }
+                return Err(err.into());
+            }
+        }
     };
     out.gateways(&found);
     Ok(ExitCode::SUCCESS)
