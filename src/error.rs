@@ -30,6 +30,15 @@ pub enum Error {
     /// A use case refused to go ahead, or found the router's answer wanting.
     #[error(transparent)]
     Forward(#[from] ForwardError),
+    /// An IPv6 pinhole could not be opened, renewed, checked or closed.
+    #[error(transparent)]
+    Pinhole(#[from] crate::services::PinholeServiceError),
+}
+
+impl From<crate::upnp::PinholeError> for Error {
+    fn from(e: crate::upnp::PinholeError) -> Error {
+        Error::Pinhole(e.into())
+    }
 }
 
 impl Error {

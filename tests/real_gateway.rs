@@ -11,6 +11,9 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+#[path = "real-gateway/pinholes.rs"]
+mod pinholes;
+
 use portforward::upnp::{DiscoveryOptions, GatewayOptions, IgdVersion, ListMethod};
 use portforward::{
     EnableRequest, Error, ExternalReachability, ForwardError, Lease, Mapping, MappingFilter, Port, PortForwarder,

@@ -21,7 +21,7 @@ mod commands;
 mod flags;
 mod output;
 
-use commands::{autostart, disable_all, export, import, keep, keep_preset, port_control, preset};
+use commands::{autostart, disable_all, export, import, keep, keep_preset, pinhole, port_control, preset};
 use flags::{MappingArgs, external_port, parse_timeout, protocol};
 use output::Printer;
 
@@ -111,6 +111,9 @@ pub enum Command {
     /// This computer's own mappings over NAT-PMP / PCP (routers without UPnP).
     #[command(subcommand)]
     Natpmp(port_control::PortControlCommand),
+    /// IPv6 pinholes: open ports of this computer in the router's IPv6 firewall.
+    #[command(subcommand)]
+    Pinhole(pinhole::PinholeCommand),
     /// Forward a port (same flags as enable), or every mapping of a preset, and keep it: renew
     /// at half its lease, re-create it if the router loses it, until Ctrl-C or SIGTERM.
     Keep(keep::KeepArgs),
@@ -197,6 +200,7 @@ fn execute(args: &Args) -> Result<ExitCode, Error> {
     match command {
         Command::Gateways => return commands::gateways::run(args, out),
         Command::Natpmp(natpmp) => return port_control::run(args, out, natpmp),
+        Command::Pinhole(p) => return pinhole::run(args, out, p),
         Command::Preset(preset) if !preset.needs_router() => return preset::run(args, out, preset, None),
         Command::Autostart(autostart) => return autostart::run(args, out, autostart),
         Command::Keep(k) if k.preset.is_some() => return keep_preset::run(args, out, k),
@@ -205,7 +209,9 @@ fn execute(args: &Args) -> Result<ExitCode, Error> {
     let (forwarder, _demo) = connect(args)?;
     let forwarder = Arc::new(forwarder);
     match command {
-        Command::Gateways | Command::Natpmp(_) | Command::Autostart(_) => unreachable!("handled above"),
+        Command::Gateways | Command::Natpmp(_) | Command::Autostart(_) | Command::Pinhole(_) => {
+            unreachable!("handled above")
+        }
         Command::Ip => commands::ip::run(out, &forwarder),
         Command::List { reverse_dns } => commands::list::run(out, &forwarder, *reverse_dns),
         Command::Enable(m) => commands::enable::run(out, &forwarder, m),

@@ -24,15 +24,28 @@ pub struct Connection {
     pub forwarder: Arc<PortForwarder>,
     /// This computer, as the gateway sees it.
     pub local: LocalAddress,
+    /// This computer's stable global IPv6 address (the one a pinhole would open), preferring
+    /// the interface that reaches the gateway; `None` without IPv6.
+    pub local6: Option<std::net::Ipv6Addr>,
 }
 
 impl Connection {
     /// Looks the interface up (a netlink dump on Linux): call it on a worker.
     fn of(forwarder: PortForwarder) -> Connection {
         let local = forwarder.local_address().clone();
+        let stable: Vec<_> = portforward::host::local_ipv6_addresses()
+            .into_iter()
+            .filter(|a| a.is_stable_global())
+            .collect();
+        let local6 = stable
+            .iter()
+            .find(|a| Some(&a.interface) == local.interface.as_ref())
+            .or(stable.first())
+            .map(|a| a.ip);
         Connection {
             forwarder: Arc::new(forwarder),
             local,
+            local6,
         }
     }
 }
@@ -421,6 +434,16 @@ impl Header {
             }
             if ui.small_button("Copy").on_hover_text("copy the local IP").clicked() {
                 ui.ctx().copy_text(local.ip.to_string());
+            }
+            ui.separator();
+            ui.label("IPv6:");
+            match connection.local6 {
+                Some(ip) => {
+                    ui.monospace(ip.to_string());
+                }
+                None => {
+                    ui.weak("none (no stable global IPv6 address)");
+                }
             }
         });
         if let Some(Ok(ip)) = &self.external_ip

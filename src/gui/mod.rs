@@ -16,6 +16,7 @@ mod header;
 mod log;
 mod mappings;
 mod pending;
+mod pinholes;
 mod port_control;
 mod presets;
 mod removal;

@@ -4,6 +4,7 @@
 mod default_route;
 mod error;
 mod interfaces;
+pub mod ipv6;
 mod local_address;
 pub mod owner;
 mod ports;
@@ -11,5 +12,6 @@ mod ports;
 pub use default_route::default_gateway;
 pub use error::HostError;
 pub use interfaces::{Interface, interfaces, virtual_kind};
+pub use ipv6::{LocalIpv6, check_own_ipv6, default_ipv6_router, local_ipv6_addresses, pinhole_address_towards};
 pub use local_address::{LocalAddress, interface_of, local_address_towards, local_addresses, local_ip_towards};
 pub use ports::{DYNAMIC_PORTS, open_local_port, random_port};

@@ -11,6 +11,7 @@ mod input;
 mod lease;
 mod mapping;
 mod new_mapping;
+mod pinhole;
 mod port;
 mod protocol;
 
@@ -20,5 +21,6 @@ pub use input::InputError;
 pub use lease::Lease;
 pub use mapping::{Mapping, MappingKey, parse_internal_ip};
 pub use new_mapping::NewMapping;
+pub use pinhole::{NewPinhole, Pinhole, PinholeLease, check_ipv6, parse_ipv6_field, protocol_number, unix_now};
 pub use port::Port;
 pub use protocol::Protocol;

@@ -9,6 +9,7 @@ mod forwarder;
 mod import_export;
 pub mod keep_preset;
 pub mod keepalive;
+mod pinholes;
 mod port_control_service;
 mod port_control_store;
 pub mod presets;
@@ -22,6 +23,9 @@ pub use bulk::BulkReport;
 pub use error::ForwardError;
 pub use forwarder::{DEFAULT_DESCRIPTION, EnableRequest, Enabled, PortForwarder};
 pub use import_export::{export_preset_to, export_rows_to, export_table_to, plan_import_from};
+pub use pinholes::{
+    PinholeReachability, PinholeService, PinholeState, PinholeStore, Renewal, ServiceError as PinholeServiceError,
+};
 pub use port_control_service::{PortControlRequest, map_port_control, renew_port_control, unmap_port_control};
 pub use port_control_store::PortControlStore;
 pub use reachability::ExternalReachability;

@@ -15,6 +15,7 @@ mod actions;
 mod faults;
 mod http;
 mod media_server;
+mod pinholes;
 mod port_control;
 mod server;
 mod soap;
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 pub use faults::Fault;
 pub use http::MINIUPNPD_SERVER;
 pub use media_server::SimulatedMediaServer;
+pub use pinholes::SimPinhole;
 pub use port_control::{PortControlSimConfig, SimPortControlMapping, SimulatedPortControl};
 
 use table::Table;
@@ -170,11 +172,18 @@ impl SimulatedGateway {
         config.igd_version = config.igd_version.clamp(1, 2);
         let listener = TcpListener::bind(("127.0.0.1", config.http_port.unwrap_or(0)))?;
         let port = listener.local_addr()?.port();
+        // IPv6 pinholes are asked for over IPv6: the same service on [::1] (the same port
+        // when free), where IPv6 exists.
+        let listener6 = TcpListener::bind(("::1", port))
+            .or_else(|_| TcpListener::bind(("::1", 0)))
+            .ok();
+        let port6 = listener6.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
         let ssdp_socket = UdpSocket::bind("127.0.0.1:0")?;
         let ssdp_addr = ssdp_socket.local_addr()?;
         let shared = Arc::new(Shared {
             config,
             port,
+            port6,
             ssdp_addr,
             uuid: random_uuid(),
             state: Mutex::new(State {
@@ -192,11 +201,17 @@ impl SimulatedGateway {
                 next_conn: 0,
                 threads: Vec::new(),
                 acceptor: None,
+                pinholes: pinholes::PinholeTable::default(),
+                acceptor6: None,
             }),
             wake: Condvar::new(),
         });
         let acceptor = server::spawn_acceptor(&shared, listener, 0)?;
         shared.lock().acceptor = Some(acceptor);
+        if let Some(listener6) = listener6 {
+            let acceptor6 = server::spawn_acceptor(&shared, listener6, 0)?;
+            shared.lock().acceptor6 = Some(acceptor6);
+        }
         let ssdp_shared = Arc::clone(&shared);
         let ssdp_thread = std::thread::Builder::new()
             .name("sim-ssdp".to_string())
@@ -243,6 +258,25 @@ impl SimulatedGateway {
     /// The URL of the device description, `http://127.0.0.1:PORT/rootDesc.xml`.
     pub fn description_url(&self) -> String {
         format!("http://127.0.0.1:{}{}", self.shared.port, xml::DESCRIPTION_PATH)
+    }
+
+    /// The device description's URL over IPv6, `http://[::1]:PORT/rootDesc.xml` (where the
+    /// pinhole service must be reached); `None` if this system has no IPv6 loopback.
+    pub fn description_url_v6(&self) -> Option<String> {
+        self.shared
+            .port6
+            .map(|port| format!("http://[::1]:{port}{}", xml::DESCRIPTION_PATH))
+    }
+
+    /// The IPv6 pinholes held, with the seconds left on each lease.
+    pub fn pinholes(&self) -> Vec<SimPinhole> {
+        self.shared.lock().pinholes.list(Instant::now())
+    }
+
+    /// Like `packets` packets from outside reaching pinhole `id` (its counter grows, and
+    /// CheckPinholeWorking then answers 1); false if there is no such pinhole.
+    pub fn pinhole_traffic(&self, id: u16, packets: u64) -> bool {
+        self.shared.lock().pinholes.traffic(id, packets, Instant::now())
     }
 
     /// Seeds the table directly, without the router's rules (replaces an entry with the same port and protocol).
@@ -295,6 +329,8 @@ impl SimulatedGateway {
             if state.dropped {
                 return;
             }
+            // Pinhole ids never survive a restart of miniupnpd: numbering starts again.
+            state.pinholes.clear();
             if !keep_table {
                 state.table.clear();
                 state.started = Instant::now();
@@ -316,6 +352,12 @@ impl SimulatedGateway {
             Err(error) => {
                 self.shared.lock().alive = false;
                 tracing::error!(%error, "simulated gateway could not start its accept thread");
+            }
+        }
+        if let Some(port6) = self.shared.port6 {
+            match TcpListener::bind(("::1", port6)).and_then(|l| server::spawn_acceptor(&self.shared, l, generation)) {
+                Ok(acceptor6) => self.shared.lock().acceptor6 = Some(acceptor6),
+                Err(error) => tracing::error!(port6, %error, "simulated gateway could not listen again on [::1]"),
             }
         }
     }
@@ -360,6 +402,8 @@ impl Drop for SimulatedGateway {
 pub(crate) struct Shared {
     pub(crate) config: SimConfig,
     pub(crate) port: u16,
+    /// The HTTP port on [::1], if IPv6 is there.
+    pub(crate) port6: Option<u16>,
     pub(crate) ssdp_addr: SocketAddr,
     /// The UUID of the devices without its last four digits.
     pub(crate) uuid: String,
@@ -387,6 +431,10 @@ pub(crate) struct State {
     pub(crate) next_conn: u64,
     pub(crate) threads: Vec<JoinHandle<()>>,
     pub(crate) acceptor: Option<JoinHandle<()>>,
+    /// The IPv6 pinholes (WANIPv6FirewallControl).
+    pub(crate) pinholes: pinholes::PinholeTable,
+    /// The accept thread on [::1].
+    pub(crate) acceptor6: Option<JoinHandle<()>>,
 }
 
 impl State {
@@ -433,15 +481,19 @@ impl Shared {
     /// Stops listening, then shuts down every open connection, so a client that sees its connection
     /// drop finds the port refused. Safe to call from a connection thread.
     pub(crate) fn kill(&self) {
-        let acceptor = {
+        let (acceptor, acceptor6) = {
             let mut state = self.lock();
             if !state.alive {
                 return;
             }
             state.alive = false;
             state.generation += 1;
-            state.acceptor.take()
+            (state.acceptor.take(), state.acceptor6.take())
         };
+        if let (Some(acceptor6), Some(port6)) = (acceptor6, self.port6) {
+            server::wake_acceptor_at(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port6)));
+            let _ = acceptor6.join();
+        }
         if let Some(acceptor) = acceptor {
             server::wake_acceptor(self.port);
             let _ = acceptor.join();

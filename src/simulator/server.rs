@@ -10,6 +10,7 @@ use super::Shared;
 use super::actions;
 use super::faults::{self, Fault, HUGE_DESCRIPTION_BYTES};
 use super::http::{self, Body, ReadError, Request, Response};
+use super::pinholes;
 use super::soap;
 use super::xml;
 
@@ -30,7 +31,11 @@ pub(crate) fn spawn_acceptor(
 
 /// Unblocks the acceptor's `accept` after a kill (it then sees it is dead and exits).
 pub(crate) fn wake_acceptor(port: u16) {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    wake_acceptor_at(SocketAddr::from(([127, 0, 0, 1], port)));
+}
+
+/// [`wake_acceptor`] for the listener at `address` (the one on [::1]).
+pub(crate) fn wake_acceptor_at(address: SocketAddr) {
     let _ = TcpStream::connect_timeout(&address, Duration::from_secs(1));
 }
 
@@ -247,6 +252,9 @@ fn deliver(
 enum Endpoint {
     WanConnection,
     CommonInterface,
+    /// WANIPv6FirewallControl (served in IGD:1 mode too, like miniupnpd, which dispatches on
+    /// the action whatever the path).
+    Firewall,
 }
 
 fn route(shared: &Shared, request: &Request, peer: SocketAddr, generation: u64) -> Outcome {
@@ -260,6 +268,7 @@ fn route(shared: &Shared, request: &Request, peer: SocketAddr, generation: u64) 
         "POST" if path == xml::COMMON_CONTROL_PATH => {
             control(shared, request, peer, generation, Endpoint::CommonInterface)
         }
+        "POST" if path == pinholes::CONTROL_PATH => control(shared, request, peer, generation, Endpoint::Firewall),
         "POST" => reply(Response::error(404, "Not Found")),
         _ => reply_and_close(Response::error(501, "Not Implemented")),
     }
@@ -281,6 +290,8 @@ fn get(shared: &Shared, path: &str) -> Outcome {
         reply(Response::xml(200, "OK", document.into_bytes()))
     } else if path == xml::scpd_path(config) {
         reply(Response::xml(200, "OK", xml::wan_scpd(config).into_bytes()))
+    } else if path == pinholes::SCPD_PATH && config.igd_version >= 2 {
+        reply(Response::xml(200, "OK", pinholes::scpd().into_bytes()))
     } else if path == xml::COMMON_SCPD_PATH {
         reply(Response::xml(200, "OK", xml::common_scpd().into_bytes()))
     } else {
@@ -320,6 +331,11 @@ fn control(shared: &Shared, request: &Request, peer: SocketAddr, generation: u64
         match endpoint {
             Endpoint::WanConnection => actions::execute(&shared.config, &mut state, &call, peer.ip(), Instant::now()),
             Endpoint::CommonInterface => actions::execute_common(&call),
+            Endpoint::Firewall => {
+                let now = Instant::now();
+                let uptime = now.saturating_duration_since(state.started);
+                actions::Outcome::Reply(state.pinholes.execute(&call, peer.ip(), now, uptime))
+            }
         }
     };
     let result = match outcome {
@@ -329,6 +345,7 @@ fn control(shared: &Shared, request: &Request, peer: SocketAddr, generation: u64
     let service_type = match endpoint {
         Endpoint::WanConnection => xml::service_type(&shared.config),
         Endpoint::CommonInterface => xml::COMMON_SERVICE_TYPE.to_string(),
+        Endpoint::Firewall => pinholes::SERVICE_TYPE.to_string(),
     };
     let laughs = active.contains(&Fault::BillionLaughs);
     let (status, reason, mut body) = match result {

@@ -213,6 +213,7 @@ fn description_and_scpd_are_served_and_parse() {
             "urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1",
             "urn:schemas-upnp-org:device:WANConnectionDevice:2",
             IP2,
+            "urn:schemas-upnp-org:service:WANIPv6FirewallControl:1",
         ]
     );
     assert_eq!(description.value("controlURL").as_deref(), Some("/ctl/CmnIfCfg"));

@@ -119,12 +119,18 @@ pub(crate) fn description(config: &SimConfig, uuid: &str) -> String {
         out,
         "<serviceList><service><serviceType>{}</serviceType><serviceId>{}</serviceId>\
          <SCPDURL>{}</SCPDURL><controlURL>{}</controlURL><eventSubURL>{}</eventSubURL>\
-         </service></serviceList>",
+         </service>{}</serviceList>",
         service_type(config),
         service_id(config),
         scpd_path(config),
         control_path(config),
         event_path(config),
+        // IGD:2 lists the IPv6 firewall; IGD:1 does not (miniupnpd answers its actions anyway).
+        if version >= 2 {
+            super::pinholes::service_element()
+        } else {
+            String::new()
+        },
     );
     out.push_str("</device></deviceList></device></deviceList></device></root>\r\n");
     out

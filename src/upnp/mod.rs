@@ -12,8 +12,10 @@ mod http;
 mod igd_next;
 mod list;
 pub(crate) mod parallel;
+mod pinhole;
 mod soap;
 pub mod ssdp;
+mod ssdp6;
 mod xml;
 
 pub use description::{DeviceDescription, IgdVersion, WanService};
@@ -22,6 +24,8 @@ pub use discovery::{DiscoveryOptions, discover, discover_all};
 pub use error::{HttpFailure, UpnpCode, UpnpError};
 pub use gateway::{ConnectionStatus, Gateway, GatewayOptions};
 pub use list::{ListMethod, MappingTable, WALK_CAP};
+pub use pinhole::{FirewallControl, FirewallStatus, PinholeCode, PinholeError, is_ipv6};
+pub use ssdp6::discover_ipv6;
 pub use xml::escape_xml;
 
 // The parsers of untrusted replies, for `crate::fuzzing`.

@@ -13,9 +13,18 @@
 # With --cgnat, wan0 gets 100.64.0.2/24 (peer 100.64.0.1): miniupnpd then reports an empty
 # external IP and refuses mappings, like a router behind carrier-grade NAT.
 #
+# With --ipv6 (iptables flavor only) every link also gets static IPv6 (no router adverts, no
+# DAD), the router forwards IPv6 behind an ip6tables-legacy filter (policy DROP; LAN out and
+# replies allowed; WAN in only through the MINIUPNPD chain, where miniupnpd puts pinholes),
+# and miniupnpd runs with IPv6 on (WANIPv6FirewallControl, PCP over IPv6):
+#   pfw-wan    isp0   2001:db8:ffff::1/64 and ::99 (a second outside host, for remote-host tests)
+#   pfw-router wan0   2001:db8:ffff::4/64, br-lan 2001:db8:77::1/64 (HTTP also on [..::1]:49000)
+#   pfw-lan1   eth0   2001:db8:77::10/64, pfw-lan2 eth0 2001:db8:77::11/64, default via ::1
+#
 # Usage (as root):
 #   gateway.sh up [--flavor iptables|nftables] [--igd 1|2] [--secure yes|no] [--cgnat]
-#                 [--natpmp yes|no]     defaults: iptables, 2, no, no cgnat, natpmp yes
+#                 [--natpmp yes|no] [--ipv6]
+#                                       defaults: iptables, 2, no, no cgnat, natpmp yes, no IPv6
 #                                       prints the description URL as the last stdout line
 #   gateway.sh down                     unconditional teardown; never fails
 #   gateway.sh kill-daemon [--term]     SIGKILL (a crash; default) or SIGTERM the daemon
@@ -58,6 +67,14 @@ LAN2_IP=192.168.77.11
 DESC_PATH=/rootDesc.xml
 URL="http://$LAN_GW:$HTTP_PORT$DESC_PATH"
 UUID=9f0865b3-f5da-4ad5-85b7-7404637fdf37
+# --ipv6
+ISP_IP6=2001:db8:ffff::1
+OUTSIDE2_IP6=2001:db8:ffff::99
+WAN_IP6=2001:db8:ffff::4
+LAN_GW6=2001:db8:77::1
+LAN_PREFIX6=2001:db8:77::/64
+LAN1_IP6=2001:db8:77::10
+LAN2_IP6=2001:db8:77::11
 
 log() { printf 'gateway.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -229,7 +246,12 @@ write_config() {
         echo "system_uptime=yes"
         echo "clean_ruleset_interval=0"   # off: leases expire only by their own time
         echo "notify_interval=60"
-        echo "ipv6_disable=yes"
+        if [ "$IPV6" = yes ]; then
+            echo "ipv6_disable=no"
+            echo "ext_ifname6=wan0"
+        else
+            echo "ipv6_disable=yes"
+        fi
         echo "uuid=$UUID"
         echo "friendly_name=PortForward test gateway"
         echo "model_number=pfw-$FLAVOR-igd$IGD"
@@ -253,6 +275,7 @@ IGD=$IGD
 SECURE=$SECURE
 CGNAT=$CGNAT
 NATPMP=$NATPMP
+IPV6=$IPV6
 EOF
 }
 
@@ -260,9 +283,37 @@ load_settings() {
     [ -r "$STATE/settings" ] || die "gateway is not up (no $STATE/settings); run: $0 up"
     # shellcheck disable=SC1091
     . "$STATE/settings"
+    IPV6=${IPV6:-no}
 }
 
 daemon_bin() { if [ "$FLAVOR" = nftables ]; then echo "$NFT_BIN"; else echo "$IPT_BIN"; fi; }
+
+# Static IPv6 on every link and the router's IPv6 firewall (see the header).
+setup_ipv6() {
+    [ "$FLAVOR" = iptables ] || die "--ipv6 needs --flavor iptables (the nftables build is not set up for IPv6 here)"
+    local ns
+    for ns in "${NAMESPACES[@]}"; do
+        in_ns "$ns" sysctl -q -w net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
+            net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 >/dev/null
+    done
+    ip -n pfw-wan -6 addr add "$ISP_IP6/64" dev isp0 nodad
+    ip -n pfw-wan -6 addr add "$OUTSIDE2_IP6/64" dev isp0 nodad
+    ip -n pfw-wan -6 route add "$LAN_PREFIX6" via "$WAN_IP6"
+    ip -n pfw-router -6 addr add "$WAN_IP6/64" dev wan0 nodad
+    ip -n pfw-router -6 addr add "$LAN_GW6/64" dev br-lan nodad
+    ip -n pfw-router -6 route add default via "$ISP_IP6"
+    in_ns pfw-router sysctl -q -w net.ipv6.conf.all.forwarding=1 >/dev/null
+    ip -n pfw-lan1 -6 addr add "$LAN1_IP6/64" dev eth0 nodad
+    ip -n pfw-lan2 -6 addr add "$LAN2_IP6/64" dev eth0 nodad
+    ip -n pfw-lan1 -6 route add default via "$LAN_GW6"
+    ip -n pfw-lan2 -6 route add default via "$LAN_GW6"
+    local ip6t=(ip netns exec pfw-router ip6tables-legacy -w)
+    "${ip6t[@]}" -t filter -N MINIUPNPD
+    "${ip6t[@]}" -t filter -P FORWARD DROP
+    "${ip6t[@]}" -t filter -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    "${ip6t[@]}" -t filter -A FORWARD -i br-lan -o wan0 -j ACCEPT
+    "${ip6t[@]}" -t filter -A FORWARD -i wan0 ! -o wan0 -j MINIUPNPD
+}
 
 create_firewall() {
     if [ "$FLAVOR" = iptables ]; then
@@ -314,6 +365,9 @@ flush_firewall() {
         "${ipt[@]}" -t nat -F MINIUPNPD-POSTROUTING || true
         "${ipt[@]}" -t mangle -F MINIUPNPD || true
         "${ipt[@]}" -t filter -F MINIUPNPD || true
+        if [ "${IPV6:-no}" = yes ]; then
+            ip netns exec pfw-router ip6tables-legacy -w -t filter -F MINIUPNPD || true
+        fi
     else
         local c
         for c in miniupnpd prerouting_miniupnpd postrouting_miniupnpd; do
@@ -358,11 +412,11 @@ start_daemon() {
         || die "miniupnpd did not start (log: $(cat "$STATE/miniupnpd.log"); retry with PFW_DEBUG=1)"
     wait_http "$pid" \
         || die "miniupnpd (PID $pid) does not answer on $URL (log: $(cat "$STATE/miniupnpd.log"); retry with PFW_DEBUG=1)"
-    log "miniupnpd ($FLAVOR, IGD$IGD, secure=$SECURE, natpmp=$NATPMP, cgnat=$CGNAT) PID $pid"
+    log "miniupnpd ($FLAVOR, IGD$IGD, secure=$SECURE, natpmp=$NATPMP, cgnat=$CGNAT, ipv6=$IPV6) PID $pid"
 }
 
 up() {
-    FLAVOR=iptables IGD=2 SECURE=no CGNAT=no NATPMP=yes
+    FLAVOR=iptables IGD=2 SECURE=no CGNAT=no NATPMP=yes IPV6=no
     while [ $# -gt 0 ]; do
         case $1 in
             --flavor) FLAVOR=${2:?}; shift 2 ;;
@@ -370,6 +424,7 @@ up() {
             --secure) SECURE=${2:?}; shift 2 ;;
             --cgnat) CGNAT=yes; shift ;;
             --natpmp) NATPMP=${2:?}; shift 2 ;;
+            --ipv6) IPV6=yes; shift ;;
             *) die "up: unknown option $1" ;;
         esac
     done
@@ -418,6 +473,7 @@ up() {
         ip -n "pfw-lan$i" route add default via "$LAN_GW"
     done
     in_ns pfw-router sysctl -q -w net.ipv4.ip_forward=1 >/dev/null
+    [ "$IPV6" = yes ] && setup_ipv6
 
     create_firewall
     start_daemon
@@ -434,6 +490,10 @@ link_cmd() {
             ip -n pfw-lan1 link set eth0 up
             ip -n pfw-lan1 addr replace "$LAN1_IP/24" dev eth0
             ip -n pfw-lan1 route replace default via "$LAN_GW"
+            if [ "$(load_settings; echo "$IPV6")" = yes ]; then
+                ip -n pfw-lan1 -6 addr replace "$LAN1_IP6/64" dev eth0 nodad
+                ip -n pfw-lan1 -6 route replace default via "$LAN_GW6"
+            fi
             ;;
         down/cable) ip -n pfw-router link set r-lan1 down ;;
         up/cable) ip -n pfw-router link set r-lan1 up ;;

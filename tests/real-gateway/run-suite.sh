@@ -11,10 +11,11 @@
 #   iptables-igd2-secure  --flavor iptables --igd 2 --secure yes
 #   nftables-igd2-open    --flavor nftables --igd 2 --secure no
 #   iptables-igd2-cgnat   --flavor iptables --igd 2 --cgnat
+#   iptables-igd2-ipv6    --flavor iptables --igd 2 --secure no --ipv6   (IPv6 pinholes)
 #
 # The test binary runs inside pfw-lan1 with PFW_GATEWAY_URL, PFW_CONFIG, PFW_IGD, PFW_SECURE,
 # PFW_CGNAT, PFW_HARNESS, PFW_LAN2_IP, PFW_CLI (plus PFW_FLAVOR, PFW_NATPMP, PFW_LAN1_IP,
-# PFW_LAN_GW) set, as `BIN --ignored --test-threads=1`.
+# PFW_LAN_GW, PFW_IPV6) set, as `BIN --ignored --test-threads=1`.
 #
 # Environment knobs:
 #   PFW_SUITE_CRATE    crate to build (default: the repo root); lets the runner be checked
@@ -36,6 +37,7 @@ CONFIGS=(
     "iptables-igd2-secure|--flavor iptables --igd 2 --secure yes"
     "nftables-igd2-open|--flavor nftables --igd 2 --secure no"
     "iptables-igd2-cgnat|--flavor iptables --igd 2 --secure no --cgnat"
+    "iptables-igd2-ipv6|--flavor iptables --igd 2 --secure no --ipv6"
 )
 
 say() { printf 'run-suite: %s\n' "$*" >&2; }
@@ -121,13 +123,14 @@ for entry in "${CONFIGS[@]}"; do
     if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$name,"* ]]; then continue; fi
     # shellcheck disable=SC2086
     set -- $opts
-    igd=2 secure=no cgnat=no flavor=iptables
+    igd=2 secure=no cgnat=no flavor=iptables ipv6=no
     while [ $# -gt 0 ]; do
         case $1 in
             --igd) igd=$2; shift 2 ;;
             --secure) secure=$2; shift 2 ;;
             --flavor) flavor=$2; shift 2 ;;
             --cgnat) cgnat=yes; shift ;;
+            --ipv6) ipv6=yes; shift ;;
             *) shift ;;
         esac
     done
@@ -151,6 +154,7 @@ for entry in "${CONFIGS[@]}"; do
         PFW_CGNAT="$cgnat" \
         PFW_FLAVOR="$flavor" \
         PFW_NATPMP=yes \
+        PFW_IPV6="$ipv6" \
         PFW_HARNESS="$HARNESS" \
         PFW_LAN1_IP=192.168.77.10 \
         PFW_LAN2_IP=192.168.77.11 \

@@ -12,6 +12,7 @@ pub mod ip;
 pub mod keep;
 pub mod keep_preset;
 pub mod list;
+pub mod pinhole;
 pub mod port_control;
 pub mod preset;
 pub mod refresh;

@@ -4,12 +4,14 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use portforward::model::Pinhole;
 use portforward::port_control::PortControlMapping;
 use portforward::services::MappingRecord;
 use portforward::services::autostart::Registration;
 use portforward::services::keep_preset::{KeepJobState, KeeperEvent};
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
+use portforward::services::{PinholeReachability, PinholeState, Renewal};
 use portforward::upnp::Gateway;
 use portforward::{
     BulkReport, Enabled, ExternalReachability, KeepAliveEvent, LocalAddress, Mapping, Owner, Port, Protocol,
@@ -131,6 +133,42 @@ impl Printer for Json {
     fn preset_deleted(&self, name: &str) {
         emit(json!({ "deleted": name }).to_string());
     }
+
+    fn pinhole(&self, _verb: &str, pinhole: &Pinhole) {
+        emit(pinhole_json(pinhole).to_string());
+    }
+
+    fn pinhole_renewal(&self, renewal: &Renewal) {
+        let mut row = pinhole_json(renewal.pinhole());
+        if let Renewal::Readded { old_id, .. } = renewal {
+            row["readded_from"] = json!(old_id);
+        }
+        emit(row.to_string());
+    }
+
+    fn pinholes(&self, states: &[PinholeState]) {
+        let rows: Vec<Value> = states
+            .iter()
+            .map(|state| {
+                let (p, held) = match state {
+                    PinholeState::Held(p) => (p, "held"),
+                    PinholeState::Gone(p) => (p, "gone"),
+                };
+                let mut row = pinhole_json(p);
+                row["state"] = json!(held);
+                row
+            })
+            .collect();
+        emit(Value::Array(rows).to_string());
+    }
+
+    fn pinhole_closed(&self, id: u16) {
+        emit(json!({ "removed": id }).to_string());
+    }
+
+    fn pinhole_keeping(&self, _count: usize) {}
+
+    fn pinhole_keep_stopped(&self) {}
 
     fn port_control(&self, verb: &str, mapping: &PortControlMapping) {
         let mut value = serde_json::to_value(mapping).expect("mappings serialize");
@@ -276,4 +314,23 @@ fn bulk(verb: &str, report: &BulkReport) -> Map<String, Value> {
     out.insert("failed".to_owned(), json!(failed));
     out.insert("not_attempted".to_owned(), json!(records(&report.not_attempted)));
     out
+}
+
+/// A pinhole for scripts: its id, what it opens, what the router last said of it.
+fn pinhole_json(pinhole: &Pinhole) -> Value {
+    let o = &pinhole.opening;
+    json!({
+        "id": pinhole.id,
+        "internal_ip": o.internal_ip.to_string(),
+        "internal_port": o.internal_port.get(),
+        "protocol": o.protocol.as_str(),
+        "remote_host": o.remote_host.map(|h| h.to_string()),
+        "remote_port": o.remote_port.map(Port::get),
+        "lease_secs": o.lease.as_secs(),
+        "seconds_left": pinhole.seconds_left(),
+        "packets": pinhole.packets,
+        "working": pinhole.working,
+        "gateway": pinhole.gateway,
+        "reachability": PinholeReachability::of(pinhole),
+    })
 }

@@ -9,11 +9,13 @@ use std::io::Write as _;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use portforward::model::Pinhole;
 use portforward::port_control::PortControlMapping;
 use portforward::services::autostart::{AutostartFormat, Registration};
 use portforward::services::keep_preset::{KeepJobState, KeeperEvent};
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
+use portforward::services::{PinholeState, Renewal};
 use portforward::upnp::Gateway;
 use portforward::{
     BulkReport, Enabled, ExternalReachability, KeepAliveEvent, LocalAddress, Mapping, Owner, Port, Protocol,
@@ -55,6 +57,18 @@ pub trait Printer {
     fn preset_exported(&self, name: &str, file: &Path, format: Format);
     /// `preset delete`.
     fn preset_deleted(&self, name: &str);
+    /// `pinhole add|check`: the pinhole, with what was done (`verb`: "opened", "checked").
+    fn pinhole(&self, verb: &str, pinhole: &Pinhole);
+    /// `pinhole update` and each renewal of `pinhole keep`: renewed, or opened again.
+    fn pinhole_renewal(&self, renewal: &Renewal);
+    /// `pinhole list`: each recorded pinhole as the router reports it.
+    fn pinholes(&self, states: &[PinholeState]);
+    /// `pinhole remove`.
+    fn pinhole_closed(&self, id: u16);
+    /// `pinhole keep` starting: how many pinholes it keeps.
+    fn pinhole_keeping(&self, count: usize);
+    /// `pinhole keep` stopped.
+    fn pinhole_keep_stopped(&self);
     /// `natpmp map|renew|unmap`: the mapping, with what was done (`verb`).
     fn port_control(&self, verb: &str, mapping: &PortControlMapping);
     /// `natpmp unmap --internal-port`: a NAT-PMP mapping removed by its internal port.

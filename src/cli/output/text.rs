@@ -4,11 +4,13 @@ use std::io::Write as _;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use portforward::model::Pinhole;
 use portforward::port_control::PortControlMapping;
 use portforward::services::autostart::Registration;
 use portforward::services::keep_preset::KeepJobState;
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
+use portforward::services::{PinholeReachability, PinholeState, Renewal};
 use portforward::upnp::Gateway;
 use portforward::{
     BulkReport, Enabled, ExternalReachability, KeepAliveEvent, LocalAddress, Mapping, Owner, Port, Protocol,
@@ -144,6 +146,50 @@ impl Printer for Text {
 
     fn preset_deleted(&self, name: &str) {
         emit(format!("deleted preset \"{name}\""));
+    }
+
+    fn pinhole(&self, verb: &str, pinhole: &Pinhole) {
+        if verb == "checked" {
+            emit(format!("{pinhole}; {}", working_text(pinhole)));
+        } else {
+            emit(format!("{verb} {pinhole}"));
+        }
+        emit(PinholeReachability::of(pinhole).describe().to_owned());
+    }
+
+    fn pinhole_renewal(&self, renewal: &Renewal) {
+        match renewal {
+            Renewal::Renewed(p) => emit(format!("renewed {p}")),
+            Renewal::Readded { old_id, pinhole } => emit(format!(
+                "the router had lost pinhole {old_id} (restarted?); opened it again: {pinhole}"
+            )),
+        }
+    }
+
+    fn pinholes(&self, states: &[PinholeState]) {
+        if states.is_empty() {
+            emit("no pinholes made from this computer on this router".to_owned());
+        }
+        for state in states {
+            match state {
+                PinholeState::Held(p) => emit(format!("{p}; {}", working_text(p))),
+                PinholeState::Gone(p) => emit(format!(
+                    "{p}: gone (the router no longer knows it: expired, closed elsewhere, or the router restarted)"
+                )),
+            }
+        }
+    }
+
+    fn pinhole_closed(&self, id: u16) {
+        emit(format!("closed pinhole {id}"));
+    }
+
+    fn pinhole_keeping(&self, count: usize) {
+        emit(format!("keeping {count} pinhole(s) open until Ctrl-C"));
+    }
+
+    fn pinhole_keep_stopped(&self) {
+        emit("stopped; the pinholes stay until their leases run out".to_owned());
     }
 
     fn port_control(&self, verb: &str, mapping: &PortControlMapping) {
@@ -382,4 +428,17 @@ fn table(mappings: &[Mapping], owners: Option<&[Owner]>) {
         mappings.len(),
         if mappings.len() == 1 { "" } else { "s" }
     );
+}
+
+/// What the router last said of a pinhole's use, honestly.
+fn working_text(pinhole: &Pinhole) -> String {
+    let working = match pinhole.working {
+        Some(true) => "an outside packet has reached it",
+        Some(false) => "no outside packet has reached it yet (that proves nothing either way)",
+        None => "not checked",
+    };
+    match pinhole.packets {
+        Some(packets) => format!("{working}; {packets} packets"),
+        None => working.to_owned(),
+    }
 }

@@ -24,6 +24,7 @@ use super::header::{Header, HeaderAction};
 use super::log::Log;
 use super::mappings::{Mappings, ReadContext};
 use super::pending::Work;
+use super::pinholes::PinholesPanel;
 use super::port_control::PortControlPanel;
 use super::presets::PresetsPanel;
 use super::removal::Removal;
@@ -60,6 +61,7 @@ enum FormTab {
     Refresh,
     Presets,
     PortControl,
+    Pinholes,
 }
 
 /// The window's state.
@@ -77,6 +79,7 @@ pub struct App {
     refresh: RefreshForm,
     presets: PresetsPanel,
     port_control: PortControlPanel,
+    pinholes: PinholesPanel,
     transfer: TransferWindows,
     removal: Removal,
     undo: Undo,
@@ -123,6 +126,7 @@ impl App {
             refresh: RefreshForm::default(),
             presets: PresetsPanel::default(),
             port_control: PortControlPanel::default(),
+            pinholes: PinholesPanel::default(),
             transfer: TransferWindows::default(),
             removal: Removal::default(),
             undo: Undo::default(),
@@ -144,11 +148,12 @@ impl App {
         app
     }
 
-    /// Keeps presets and NAT-PMP/PCP mappings in the platform's config directory (read in the
+    /// Keeps presets, NAT-PMP/PCP mappings and IPv6 pinholes in the platform's config directory (read in the
     /// background); without this (as in tests) they live in memory only.
     pub fn with_saved_files(mut self) -> App {
         self.presets = PresetsPanel::open_default(&self.ctx);
         self.port_control = PortControlPanel::open_default(&self.ctx);
+        self.pinholes = PinholesPanel::open_default(&self.ctx);
         self
     }
 
@@ -197,6 +202,7 @@ impl App {
         self.presets.poll(fx);
         self.presets.jobs.poll(&self.ctx);
         self.port_control.poll(fx);
+        self.pinholes.poll(ctx, fx);
         self.removal.poll(fx);
         self.undo.poll(fx);
         self.poll_keep_alive(fx);

@@ -105,6 +105,7 @@ impl App {
             ui.selectable_value(&mut self.tab, FormTab::Refresh, "Refresh");
             ui.selectable_value(&mut self.tab, FormTab::Presets, "Presets");
             ui.selectable_value(&mut self.tab, FormTab::PortControl, "NAT-PMP/PCP");
+            ui.selectable_value(&mut self.tab, FormTab::Pinholes, "IPv6 pinholes");
         });
         ui.separator();
         let forwarder = self.header.forwarder().cloned();
@@ -146,6 +147,7 @@ impl App {
                     self.presets.ui(ui, &presets_cx, fx);
                 }
                 FormTab::PortControl => self.port_control.ui(ui, upnp_gateway, fx),
+                FormTab::Pinholes => self.pinholes.ui(ui, forwarder.as_deref(), fx),
             });
     }
 
