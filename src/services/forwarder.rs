@@ -314,7 +314,10 @@ impl PortForwarder {
     pub fn remove_mappings(&self, mappings: &[Mapping]) -> BulkReport {
         let report = self.bulk(mappings, |m| Ok(self.gateway.delete_port_mapping(&m.key())?));
         let mut last = self.last_enable.lock().expect("not poisoned");
-        if last.as_ref().is_some_and(|l| report.done.iter().any(|m| m.key() == l.key())) {
+        if last
+            .as_ref()
+            .is_some_and(|l| report.done.iter().any(|m| m.key() == l.key()))
+        {
             *last = None;
         }
         report

@@ -53,6 +53,16 @@ pub struct DeviceDescription {
     pub control_url: String,
     /// Absolute URL of the service description (SCPD).
     pub scpd_url: String,
+    /// Absolute URL for event subscriptions (GENA) to the WAN connection service; `None` when
+    /// the description gives none (or not plain HTTP).
+    pub event_sub_url: Option<String>,
+    /// Absolute control URL of `WANCommonInterfaceConfig` (link properties, traffic counters),
+    /// if the device offers it.
+    pub common_control_url: Option<String>,
+    /// The service type of `WANCommonInterfaceConfig`, with its version.
+    pub common_service_type: Option<String>,
+    /// The router's admin page (`presentationURL`), absolute; `None` when not given.
+    pub presentation_url: Option<String>,
 }
 
 /// Parses a device description fetched from `location`.
@@ -110,7 +120,26 @@ pub(crate) fn parse_device_description(text: &str, location: &Url) -> Result<Dev
     } else {
         IgdVersion::V1
     };
+    // Optional URLs: a bad one is left out, not a reason to refuse the gateway.
+    let optional = |node: roxmltree::Node<'_, '_>, field: &str| {
+        xml::child_text(node, field)
+            .filter(|r| !r.is_empty())
+            .and_then(|r| base.join(&r).ok())
+            .filter(|u| u.scheme() == "http")
+            .map(|u| u.to_string())
+    };
+    let common = services.iter().find(|s| {
+        xml::child_text(**s, "serviceType")
+            .is_some_and(|t| t.starts_with("urn:schemas-upnp-org:service:WANCommonInterfaceConfig:"))
+    });
+    let presentation_url = igd
+        .or_else(|| xml::child(root, "device"))
+        .and_then(|d| optional(d, "presentationURL"));
     Ok(DeviceDescription {
+        event_sub_url: optional(service, "eventSubURL"),
+        common_control_url: common.and_then(|c| optional(*c, "controlURL")),
+        common_service_type: common.and_then(|c| xml::child_text(*c, "serviceType")),
+        presentation_url,
         friendly_name: named("friendlyName"),
         manufacturer: named("manufacturer"),
         model_name: named("modelName"),

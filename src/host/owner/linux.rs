@@ -148,7 +148,6 @@ pub(super) fn attach_pids(sockets: &mut [(OpenSocket, u32)]) {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
