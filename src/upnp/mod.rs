@@ -6,6 +6,7 @@ mod description;
 mod discovery;
 mod entry;
 mod error;
+mod events;
 mod gateway;
 mod http;
 mod igd_next;
@@ -13,13 +14,17 @@ mod list;
 pub(crate) mod parallel;
 mod soap;
 pub mod ssdp;
+mod status;
 mod xml;
 
 pub use description::{DeviceDescription, IgdVersion};
+pub use discovery::discover_streaming;
 pub use discovery::{DiscoveryOptions, discover, discover_all};
 pub use error::{HttpFailure, UpnpCode, UpnpError};
+pub use events::{EventOptions, GatewayEvent, NotifyListener, Subscription};
 pub use gateway::{ConnectionStatus, Gateway, GatewayOptions};
 pub use list::{ListMethod, MappingTable, WALK_CAP};
+pub use status::{LinkProperties, RouterStatus, Traffic, counter_delta};
 pub use xml::escape_xml;
 
 // The parsers of untrusted replies, for `crate::fuzzing`.
