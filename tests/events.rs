@@ -206,3 +206,108 @@ fn router_status_reads_counters_past_32_bits_and_the_admin_page() {
         "{admin}"
     );
 }
+
+mod watch {
+    use std::sync::Arc;
+
+    use portforward::Protocol;
+    use portforward::services::watch::{Change, Watch, WatchMode, WatchOptions};
+    use portforward::simulator::{Fault, SimConfig, SimulatedGateway};
+
+    use super::*;
+
+    fn start(router: &SimulatedGateway, options: WatchOptions) -> (Watch, Receiver<Change>) {
+        let gateway = Arc::new(Gateway::connect(&router.description_url(), &Default::default()).unwrap());
+        let (send, changes) = channel();
+        let watch = Watch::start(gateway, options, move |change| {
+            let _ = send.send(change);
+        })
+        .unwrap();
+        (watch, changes)
+    }
+
+    fn until<T>(changes: &Receiver<Change>, mut wanted: impl FnMut(Change) -> Option<T>) -> T {
+        loop {
+            let change = changes.recv_timeout(GUARD).expect("a change within the guard");
+            if let Some(found) = wanted(change) {
+                return found;
+            }
+        }
+    }
+
+    #[test]
+    fn another_hosts_mapping_shows_by_event_with_one_re_read() {
+        let router = SimulatedGateway::demo().unwrap();
+        let (watch, changes) = start(&router, WatchOptions::default());
+        until(&changes, |c| {
+            matches!(
+                c,
+                Change::Mode {
+                    mode: WatchMode::Events
+                }
+            )
+            .then_some(())
+        });
+        assert_eq!(watch.table_reads(), 1, "the baseline only");
+        // Another host adds a mapping over SOAP, as upnpc would.
+        let other = portforward::PortForwarder::connect(&router.description_url(), &Default::default()).unwrap();
+        let request = portforward::EnableRequest {
+            external_port: Some(portforward::Port::new(41000).unwrap()),
+            protocol: Protocol::Udp,
+            ..Default::default()
+        };
+        other.enable(&request).unwrap();
+        let added = until(&changes, |c| match c {
+            Change::Added { mapping } => Some(mapping),
+            _ => None,
+        });
+        assert_eq!((added.external_port.get(), added.protocol), (41000, Protocol::Udp));
+        assert_eq!(watch.table_reads(), 2, "one re-read for the event");
+        assert_eq!(watch.mode(), WatchMode::Events);
+        drop(watch);
+        assert_eq!(router.subscriptions(), 0);
+    }
+
+    #[test]
+    fn when_notifies_do_not_arrive_polling_takes_over_and_says_why() {
+        let router = SimulatedGateway::demo().unwrap();
+        router.set_faults(vec![Fault::EventsLost]);
+        let options = WatchOptions {
+            event_grace: Duration::from_millis(300),
+            poll_interval: Duration::from_millis(200),
+            ..Default::default()
+        };
+        let (_watch, changes) = start(&router, options);
+        let reason = until(&changes, |c| match c {
+            Change::Mode {
+                mode: WatchMode::Polling { reason, .. },
+            } => Some(reason),
+            _ => None,
+        });
+        assert!(reason.contains("do not reach"), "{reason}");
+        router.insert(row(41001, "TCP", "192.168.1.90"));
+        let added = until(&changes, |c| match c {
+            Change::Added { mapping } => Some(mapping),
+            _ => None,
+        });
+        assert_eq!(added.external_port.get(), 41001);
+    }
+
+    #[test]
+    fn a_router_without_events_is_polled() {
+        let router = SimulatedGateway::start(SimConfig {
+            eventing: false,
+            ..Default::default()
+        })
+        .unwrap();
+        let (watch, changes) = start(&router, WatchOptions::default());
+        let reason = until(&changes, |c| match c {
+            Change::Mode {
+                mode: WatchMode::Polling { reason, .. },
+            } => Some(reason),
+            _ => None,
+        });
+        assert!(reason.contains("does not send events"), "{reason}");
+        assert!(matches!(watch.mode(), WatchMode::Polling { .. }));
+    }
+}

@@ -11,6 +11,7 @@ pub mod presets;
 mod reachability;
 mod table;
 pub mod transfer;
+pub mod watch;
 
 pub use bulk::BulkReport;
 pub use error::ForwardError;
