@@ -28,6 +28,7 @@ macro_rules! outln {
 }
 
 // After the macro, so that they can use it.
+mod autostart;
 mod keep;
 mod natpmp;
 mod owners;
@@ -61,6 +62,10 @@ pub struct Args {
     /// Where presets and NAT-PMP/PCP mappings are kept (default: the platform's config directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
+    /// Where `keep --preset` writes its log and state file, which the window reads (default:
+    /// the platform's data directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// With --demo: pad the demo router's table to N mappings.
     #[arg(long, global = true, value_name = "N", requires = "demo")]
     pub demo_rows: Option<usize>,
@@ -111,16 +116,27 @@ pub enum Command {
     /// This computer's own mappings over NAT-PMP / PCP (routers without UPnP).
     #[command(subcommand)]
     Natpmp(natpmp::NatPmpCommand),
-    /// Forward a port (same flags as enable) and keep it: renew at half its lease, re-create it
-    /// if the router loses it, until Ctrl-C.
+    /// Forward a port (same flags as enable), or every mapping of a preset, and keep it: renew
+    /// at half its lease, re-create it if the router loses it, until Ctrl-C or SIGTERM.
     Keep {
         /// The mapping.
         #[command(flatten)]
         mapping: MappingArgs,
-        /// Remove the mapping when stopped.
+        /// Keep this preset's mappings instead, finding the router again after network changes
+        /// (logs and a state file in the data directory).
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["external_port", "internal_port", "internal_ip", "protocol", "description", "duration"])]
+        preset: Option<String>,
+        /// How often to check that the router still has them, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_check_every)]
+        check_every: Duration,
+        /// Remove the mappings when stopped (by default they stay until their lease runs out).
         #[arg(long)]
         remove_on_exit: bool,
     },
+    /// Keep a preset forwarded from login on, with no window: a per-user login-time job
+    /// running `portforward keep --preset NAME` (no root needed).
+    #[command(subcommand)]
+    Autostart(autostart::AutostartCommand),
 }
 
 /// The fields of a mapping, as flags.
@@ -192,6 +208,14 @@ fn description(s: &str) -> Result<Description, InputError> {
 }
 fn duration(s: &str) -> Result<Lease, InputError> {
     Lease::parse_field("duration", s)
+}
+fn parse_check_every(s: &str) -> Result<Duration, InputError> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|secs| (0.1..=86400.0).contains(secs))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| InputError::new("check every", s, "give seconds from 0.1 to 86400"))
 }
 fn parse_timeout(s: &str) -> Result<Duration, InputError> {
     s.trim()
@@ -270,20 +294,29 @@ fn execute(args: &Args) -> Result<ExitCode, Error> {
         Command::Gateways => return gateways(args),
         Command::Natpmp(natpmp) => return natpmp::run(args, natpmp),
         Command::Preset(preset) if !preset.needs_router() => return presets::run(args, preset, None),
+        Command::Autostart(autostart) => return autostart::run(args, autostart),
+        Command::Keep {
+            preset: Some(name),
+            check_every,
+            remove_on_exit,
+            ..
+        } => return keep::run_preset(args, name, *check_every, *remove_on_exit),
         _ => {}
     }
     let (forwarder, _demo) = connect(args)?;
     match command {
-        Command::Gateways | Command::Natpmp(_) => unreachable!("handled above"),
+        Command::Gateways | Command::Natpmp(_) | Command::Autostart(_) => unreachable!("handled above"),
         Command::Ip => ip(args, &forwarder),
         Command::List { reverse_dns } => list(args, &forwarder, *reverse_dns),
         Command::Keep {
             mapping,
             remove_on_exit,
+            ..
         } => keep::run(args, &forwarder, &enable_request(mapping), *remove_on_exit),
         Command::Enable(m) => {
-            let enabled = forwarder.enable(&enable_request(m))?;
-            print_enabled(args, "forwarded", &enabled);
+            let request = enable_request(m);
+            let enabled = forwarder.enable(&request)?;
+            print_enabled_choice(args, &forwarder, &request, &enabled);
             Ok(ExitCode::SUCCESS)
         }
         Command::Refresh(m) => {
@@ -506,17 +539,53 @@ fn print_table(mappings: &[Mapping], owners: Option<&[portforward::Owner]>) {
     );
 }
 
+fn enabled_json(e: &Enabled) -> serde_json::Value {
+    let r = &e.request;
+    json!({
+        "external_ip": e.external_ip, "external_port": r.external_port,
+        "internal_ip": r.internal_ip, "internal_port": r.internal_port,
+        "protocol": r.protocol, "description": r.description, "duration": e.mapping.lease.as_secs(),
+    })
+}
+
+/// `enable`'s output: the mapping, the ports chosen for what was left out, and, for this
+/// computer, who listens on the internal port already (`"chosen"` and `"owner"` in JSON).
+fn print_enabled_choice(args: &Args, forwarder: &PortForwarder, request: &EnableRequest, e: &Enabled) {
+    let chosen = request.explain(e);
+    let r = &e.request;
+    let owner = (r.internal_ip == forwarder.local_ip())
+        .then(|| owners::owners_of(forwarder, std::slice::from_ref(&e.mapping), false).pop())
+        .flatten();
+    if args.json {
+        let mut line = enabled_json(e);
+        line["chosen"] = json!(chosen);
+        line["owner"] = json!(owner);
+        outln!("{line}");
+        return;
+    }
+    print_enabled(args, "forwarded", e);
+    if let Some(chosen) = chosen {
+        outln!("{chosen}");
+    }
+    match owner {
+        Some(portforward::Owner::Process { name, pid }) => outln!(
+            "on this computer, {name} (pid {pid}) already listens on {}/{}",
+            r.internal_port,
+            r.protocol
+        ),
+        Some(portforward::Owner::Nobody) => outln!(
+            "nothing on this computer listens on {}/{} yet: start the server there",
+            r.internal_port,
+            r.protocol
+        ),
+        _ => {}
+    }
+}
+
 fn print_enabled(args: &Args, verb: &str, e: &Enabled) {
     let r = &e.request;
     if args.json {
-        outln!(
-            "{}",
-            json!({
-                "external_ip": e.external_ip, "external_port": r.external_port,
-                "internal_ip": r.internal_ip, "internal_port": r.internal_port,
-                "protocol": r.protocol, "description": r.description, "duration": e.mapping.lease.as_secs(),
-            })
-        );
+        outln!("{}", enabled_json(e));
     } else {
         outln!(
             "{verb} {}:{} -> {}:{} {} \"{}\" (lease {})",

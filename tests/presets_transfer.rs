@@ -37,14 +37,10 @@ fn sim_mapping(
     lease: u32,
 ) -> SimMapping {
     SimMapping {
-        remote_host: String::new(),
-        external_port: port,
-        protocol: protocol.into(),
         internal_port,
-        internal_client: client.into(),
-        enabled: true,
         description: description.into(),
         lease_seconds: lease,
+        ..SimMapping::new(port, protocol, client)
     }
 }
 
@@ -93,14 +89,7 @@ fn rows(sim: &SimulatedGateway) -> Vec<(u16, String, String, u16, String)> {
 fn a_preset_applied_puts_its_rows_on_the_router_and_reports_each() {
     let sim = start(&[sim_mapping(25566, "TCP", "192.168.1.99", 25566, "someone else", 0)]);
     let forwarder = forwarder(&sim);
-    let mut preset = Preset::new("Minecraft server").unwrap();
-    for protocol in Protocol::ALL {
-        preset.mappings.push(PresetMapping::same_port(
-            port(25565),
-            protocol,
-            PresetTarget::ThisComputer,
-        ));
-    }
+    let mut preset = Preset::both_protocols("Minecraft server", port(25565), PresetTarget::ThisComputer).unwrap();
     // This one conflicts with another host's mapping: reported, and the others still made.
     preset.mappings.push(PresetMapping::same_port(
         port(25566),
@@ -194,14 +183,8 @@ fn cli_import_shows_the_plan_and_adds_only_with_yes() {
     let sim = start(&[sim_mapping(27015, "UDP", "192.168.1.21", 27015, "game", 0)]);
     let dir = temp_dir("cli-import");
     let file = dir.join("rows.csv");
-    std::fs::write(
-        &file,
-        "external_port,internal_port,internal_ip,protocol,description,duration\n\
-         8080,8000,192.168.1.20,TCP,web,0\n\
-         27015,27015,192.168.1.99,UDP,clash,0\n\
-         70000,80,192.168.1.20,TCP,typo,0\n",
-    )
-    .unwrap();
+    // The same file as the window's import test: a row to add, a conflict, an invalid row.
+    std::fs::write(&file, include_str!("support/import-plan.csv")).unwrap();
     let path = file.to_str().unwrap();
     let out = cli(&sim, &dir, &["import", path]);
     let stdout = text(&out.stdout);

@@ -73,7 +73,7 @@ pub fn store(args: &Args) -> Result<PresetStore, Error> {
     Ok(PresetStore::open(path)?)
 }
 
-fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, Error> {
+pub fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, Error> {
     store.get(name).ok_or_else(|| {
         let names: Vec<&str> = store.presets().iter().map(|p| p.name.as_str()).collect();
         InputError::new(

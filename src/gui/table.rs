@@ -59,8 +59,6 @@ pub struct Table {
     pub focus_filter: bool,
     /// Rows made through NAT-PMP or PCP, marked "via …".
     pub via: HashMap<MappingKey, PortControlProtocol>,
-    /// The mappings kept alive, marked in the lease column.
-    pub kept: HashSet<MappingKey>,
 }
 
 impl Default for Table {
@@ -77,7 +75,6 @@ impl Default for Table {
             selection_generation: 0,
             focus_filter: false,
             via: HashMap::new(),
-            kept: HashSet::new(),
         }
     }
 }
@@ -164,8 +161,17 @@ impl Table {
         self.order_for = Some((sort, needle));
     }
 
-    /// Draws the filter box and the table. `sort` and `filter` are the persisted settings.
-    pub fn ui(&mut self, ui: &mut egui::Ui, sort: &mut Sort, filter: &mut String) -> Vec<TableAction> {
+    /// Draws the filter box and the table. `sort` and `filter` are the persisted settings;
+    /// `kept` the mappings keep-alive renews, marked in the lease column; `job_kept` those a
+    /// background `keep --preset` job keeps (by preset), marked there too.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        sort: &mut Sort,
+        filter: &mut String,
+        kept: &HashSet<MappingKey>,
+        job_kept: &std::collections::BTreeMap<MappingKey, String>,
+    ) -> Vec<TableAction> {
         let mut actions = Vec::new();
         ui.horizontal(|ui| {
             let label = ui.label("Filter");
@@ -231,7 +237,6 @@ impl Table {
             let rows = &self.rows;
             let local_ip = self.local_ip.map(|ip| ip.to_string());
             let via = &self.via;
-            let kept = &self.kept;
             table
                 .header(text_height + 4.0, |mut header| {
                     for column in Column::ALL {
@@ -299,7 +304,12 @@ impl Table {
                                 shortest_visible_lease = Some(shortest_visible_lease.map_or(secs, |s| s.min(secs)));
                             }
                             ui.label(lease_left(self.read_at, mapping.lease));
-                            if kept.contains(&mapping.key()) {
+                            if let Some(preset) = job_kept.get(&mapping.key()) {
+                                ui.weak(format!("(kept by login job \"{preset}\")")).on_hover_text(
+                                    "renewed and re-created by the background `portforward keep --preset`; \
+                                     the window leaves it to that job",
+                                );
+                            } else if kept.contains(&mapping.key()) {
                                 ui.weak("(kept alive)")
                                     .on_hover_text("renewed at half its lease and re-created if the router loses it");
                             }

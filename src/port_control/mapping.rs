@@ -67,6 +67,25 @@ impl PortControlMapping {
     }
 }
 
+#[cfg(test)]
+impl PortControlMapping {
+    /// A live mapping made here by `via`, of `external` to the same port on 192.168.77.10.
+    pub(crate) fn sample(external: u16, via: PortControlProtocol) -> PortControlMapping {
+        PortControlMapping {
+            via,
+            gateway: Ipv4Addr::new(192, 168, 77, 1),
+            internal_ip: Ipv4Addr::new(192, 168, 77, 10),
+            protocol: Protocol::Tcp,
+            internal_port: Port::new(external).expect("a test port"),
+            external_port: Port::new(external).expect("a test port"),
+            external_ip: None,
+            lifetime_secs: 600,
+            expires_at: unix_now() + 600,
+            nonce: None,
+        }
+    }
+}
+
 impl fmt::Display for PortControlMapping {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -9,7 +9,7 @@ use crate::store::{FileError, JsonFile};
 
 /// The NAT-PMP / PCP mappings made by this program, kept in a JSON file so a later run can
 /// renew and remove them (a PCP mapping needs the nonce that made it).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PortControlStore {
     file: JsonFile<Vec<PortControlMapping>>,
     mappings: Vec<PortControlMapping>,
@@ -87,18 +87,7 @@ mod tests {
     }
 
     fn ours(external: u16, via: PortControlProtocol) -> PortControlMapping {
-        PortControlMapping {
-            via,
-            gateway: Ipv4Addr::new(192, 168, 77, 1),
-            internal_ip: Ipv4Addr::new(192, 168, 77, 10),
-            protocol: Protocol::Tcp,
-            internal_port: port(external),
-            external_port: port(external),
-            external_ip: None,
-            lifetime_secs: 600,
-            expires_at: unix_now() + 600,
-            nonce: None,
-        }
+        PortControlMapping::sample(external, via)
     }
 
     #[test]

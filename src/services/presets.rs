@@ -10,10 +10,8 @@
 //!
 //! let dir = std::env::temp_dir().join(format!("pfw-doc-presets-{}", std::process::id()));
 //! let mut store = PresetStore::open(dir.join("presets.json"))?;
-//! let mut minecraft = Preset::new("Minecraft server")?;
-//! for protocol in Protocol::ALL {
-//!     minecraft.mappings.push(PresetMapping::same_port(Port::new(25565).unwrap(), protocol, PresetTarget::ThisComputer));
-//! }
+//! let minecraft = Preset::both_protocols("Minecraft server", Port::new(25565).unwrap(), PresetTarget::ThisComputer)?;
+//! assert_eq!(minecraft.mappings.len(), 2); // TCP and UDP
 //! store.save(minecraft, None)?;
 //! assert_eq!(PresetStore::open(dir.join("presets.json"))?.presets().len(), 1);
 //! # std::fs::remove_dir_all(dir).ok();
@@ -208,6 +206,16 @@ impl Preset {
         })
     }
 
+    /// A preset forwarding `port` over TCP and UDP to `target` (the same port on both sides):
+    /// what a game or media server usually needs.
+    pub fn both_protocols(name: &str, port: Port, target: PresetTarget) -> Result<Preset, InputError> {
+        let mut preset = Preset::new(name)?;
+        for protocol in Protocol::ALL {
+            preset.mappings.push(PresetMapping::same_port(port, protocol, target));
+        }
+        Ok(preset)
+    }
+
     /// Checks a preset name: not empty, at most [`MAX_NAME_CHARS`], no control characters.
     pub fn parse_name(text: &str) -> Result<String, InputError> {
         let name = text.trim();
@@ -239,14 +247,14 @@ impl PortForwarder {
 }
 
 /// The file's layout: a version, so a later format can still read this one.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PresetFile {
     version: u32,
     presets: Vec<Preset>,
 }
 
 /// The saved presets, read from and written through to one JSON file.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PresetStore {
     file: JsonFile<PresetFile>,
     presets: Vec<Preset>,
@@ -359,15 +367,7 @@ mod tests {
     }
 
     fn minecraft() -> Preset {
-        let mut preset = Preset::new("Minecraft server").unwrap();
-        for protocol in Protocol::ALL {
-            preset.mappings.push(PresetMapping::same_port(
-                port(25565),
-                protocol,
-                PresetTarget::ThisComputer,
-            ));
-        }
-        preset
+        Preset::both_protocols("Minecraft server", port(25565), PresetTarget::ThisComputer).unwrap()
     }
 
     #[test]

@@ -44,29 +44,11 @@ pub fn mark_port_control(upnp: Vec<Mapping>, ours: &[PortControlMapping]) -> Mar
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
-
     use super::*;
     use crate::model::{Description, Lease, Port, Protocol};
-    use crate::port_control::unix_now;
-
-    fn port(p: u16) -> Port {
-        Port::new(p).unwrap()
-    }
 
     fn ours(external: u16, via: PortControlProtocol) -> PortControlMapping {
-        PortControlMapping {
-            via,
-            gateway: Ipv4Addr::new(192, 168, 77, 1),
-            internal_ip: Ipv4Addr::new(192, 168, 77, 10),
-            protocol: Protocol::Tcp,
-            internal_port: port(external),
-            external_port: port(external),
-            external_ip: None,
-            lifetime_secs: 600,
-            expires_at: unix_now() + 600,
-            nonce: None,
-        }
+        PortControlMapping::sample(external, via)
     }
 
     #[test]

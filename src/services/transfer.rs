@@ -659,14 +659,12 @@ mod tests {
 
     #[test]
     fn a_preset_round_trips_with_its_name_and_this_computer() {
-        let mut preset = Preset::new("Minecraft server").unwrap();
-        for protocol in Protocol::ALL {
-            preset.mappings.push(PresetMapping::same_port(
-                Port::new(25565).unwrap(),
-                protocol,
-                PresetTarget::ThisComputer,
-            ));
-        }
+        let mut preset = Preset::both_protocols(
+            "Minecraft server",
+            Port::new(25565).unwrap(),
+            PresetTarget::ThisComputer,
+        )
+        .unwrap();
         preset.mappings.push(PresetMapping::same_port(
             Port::new(8123).unwrap(),
             Protocol::Tcp,

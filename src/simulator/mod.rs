@@ -15,6 +15,7 @@ mod actions;
 mod events;
 mod faults;
 mod http;
+mod media_server;
 mod port_control;
 mod server;
 mod soap;
@@ -32,6 +33,7 @@ use std::time::{Duration, Instant};
 
 pub use faults::Fault;
 pub use http::MINIUPNPD_SERVER;
+pub use media_server::SimulatedMediaServer;
 pub use port_control::{PortControlSimConfig, SimPortControlMapping, SimulatedPortControl};
 
 use table::Table;
@@ -121,6 +123,29 @@ pub struct SimMapping {
     pub description: String,
     /// On insert: the lease in seconds, 0 = permanent. Read back: the seconds remaining (0 = permanent).
     pub lease_seconds: u32,
+}
+
+impl SimMapping {
+    /// A permanent, enabled mapping of `external_port` to the same port on `internal_client`,
+    /// for any remote host; change the other fields with struct update syntax.
+    ///
+    /// ```
+    /// use portforward::simulator::SimMapping;
+    /// let web = SimMapping { description: "web".into(), ..SimMapping::new(8080, "TCP", "192.168.1.20") };
+    /// assert_eq!(web.internal_port, 8080);
+    /// ```
+    pub fn new(external_port: u16, protocol: &str, internal_client: &str) -> SimMapping {
+        SimMapping {
+            remote_host: String::new(),
+            external_port,
+            protocol: protocol.to_owned(),
+            internal_port: external_port,
+            internal_client: internal_client.to_owned(),
+            enabled: true,
+            description: String::new(),
+            lease_seconds: 0,
+        }
+    }
 }
 
 /// Keeps control requests unanswered while it lives; dropping it releases them.

@@ -156,13 +156,7 @@ impl Scenario {
 
 fn mapping(port: u16, description: &str) -> SimMapping {
     SimMapping {
-        remote_host: String::new(),
-        external_port: port,
-        protocol: "TCP".into(),
-        internal_port: port,
-        internal_client: "192.168.1.30".into(),
-        enabled: true,
         description: description.into(),
-        lease_seconds: 0,
+        ..SimMapping::new(port, "TCP", "192.168.1.30")
     }
 }
