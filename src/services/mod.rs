@@ -13,6 +13,7 @@ mod port_control_service;
 mod port_control_store;
 pub mod presets;
 mod reachability;
+mod record;
 mod table;
 pub mod transfer;
 mod vendor;
@@ -25,5 +26,6 @@ pub use import_export::{export_preset_to, export_rows_to, export_table_to, plan_
 pub use port_control_service::{PortControlRequest, map_port_control, renew_port_control, unmap_port_control};
 pub use port_control_store::PortControlStore;
 pub use reachability::ExternalReachability;
+pub use record::MappingRecord;
 pub use table::{MarkedTable, mark_port_control};
 pub use vendor::{refusal_setting, refusal_setting_for};

@@ -1,16 +1,16 @@
-//! `portforward autostart enable|disable|status`: the login-time job that keeps a preset
+//! `autostart enable|disable|status`: the login-time job that keeps a preset
 //! forwarded with no window (see `portforward::services::autostart`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cli::flags::data_dir;
+use crate::cli::output::{self, AutostartEnabled};
+use crate::cli::{Args, Out};
 use clap::Subcommand;
 use portforward::services::autostart::{AutostartFormat, AutostartHome, KeepJob, Registration, unit_name};
 use portforward::services::keep_preset::KeepJobState;
 use portforward::{Error, InputError};
-use serde_json::json;
-
-use super::Args;
 
 /// The autostart subcommands.
 #[derive(Debug, Subcommand)]
@@ -51,13 +51,13 @@ fn absolute(dir: &Option<PathBuf>) -> Option<PathBuf> {
 }
 
 /// Runs an autostart subcommand.
-pub fn run(args: &Args, command: &AutostartCommand) -> Result<ExitCode, Error> {
+pub fn run(args: &Args, out: Out, command: &AutostartCommand) -> Result<ExitCode, Error> {
     let home = home()?;
     match command {
         AutostartCommand::Enable { preset, format } => {
             // The preset must exist where the job will look for it.
-            let store = super::presets::store(args)?;
-            let name = super::presets::find(&store, preset)?.name.clone();
+            let store = super::preset::store(args)?;
+            let name = super::preset::find(&store, preset)?.name.clone();
             let program = std::env::current_exe()
                 .map_err(|e| InputError::new("program", "", &format!("cannot tell where portforward is: {e}")))?;
             let job = KeepJob {
@@ -69,74 +69,29 @@ pub fn run(args: &Args, command: &AutostartCommand) -> Result<ExitCode, Error> {
             let format = format.unwrap_or_else(AutostartFormat::for_this_system);
             let registration = home.enable(format, &job)?;
             register_on_windows(&registration)?;
-            if args.json {
-                outln!("{}", json!({ "enabled": registration, "command": job.command() }));
-            } else {
-                outln!(
-                    "the preset \"{name}\" is kept forwarded from your next login on ({format}: {})",
-                    registration.path.display()
-                );
-                outln!("it runs: {}", job.command().join(" "));
-                outln!("{}", start_now_hint(&registration));
-            }
-            Ok(ExitCode::SUCCESS)
+            out.autostart_enabled(&AutostartEnabled {
+                preset: &name,
+                format,
+                registration: &registration,
+                command: job.command(),
+                start_now: start_now_hint(&registration),
+            });
         }
         AutostartCommand::Disable { preset } => {
             let removed = home.disable(preset)?;
             for registration in &removed {
                 unregister_on_windows(registration);
             }
-            if args.json {
-                outln!("{}", json!({ "disabled": removed }));
-            } else if removed.is_empty() {
-                outln!("the preset \"{preset}\" was not kept at login; nothing changed");
-            } else {
-                for registration in &removed {
-                    outln!(
-                        "the preset \"{preset}\" is no longer kept at login (removed {})",
-                        registration.path.display()
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+            out.autostart_disabled(preset, &removed);
         }
         AutostartCommand::Status => {
-            let data_dir = super::keep::data_dir(args).ok();
+            let data_dir = data_dir(args).ok();
             let registered = home.status()?;
             let running: Vec<KeepJobState> = data_dir.as_deref().map(KeepJobState::read_all).unwrap_or_default();
-            if args.json {
-                let rows: Vec<_> = registered
-                    .iter()
-                    .map(|r| {
-                        let job = running.iter().find(|s| s.preset == r.preset);
-                        json!({
-                            "preset": r.preset, "format": r.format, "path": r.path,
-                            "running": job.map(|s| s.pid),
-                            "mappings": job.map(|s| s.mappings.clone()),
-                        })
-                    })
-                    .collect();
-                outln!("{}", json!(rows));
-                return Ok(ExitCode::SUCCESS);
-            }
-            if registered.is_empty() {
-                outln!("no preset is kept at login (portforward autostart enable --preset NAME)");
-            }
-            for r in &registered {
-                let now = match running.iter().find(|s| s.preset == r.preset) {
-                    Some(s) => format!(
-                        "running now (pid {}), keeping {} mapping{}",
-                        s.pid,
-                        s.mappings.len(),
-                        if s.mappings.len() == 1 { "" } else { "s" }
-                    ),
-                    None => "not running now".to_owned(),
-                };
-                outln!("{}: at login ({}: {}); {now}", r.preset, r.format, r.path.display());
-            }
-            Ok(ExitCode::SUCCESS)
+            out.autostart_status(&registered, &running);
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// How to start the job now rather than at the next login.
@@ -182,6 +137,6 @@ fn unregister_on_windows(registration: &Registration) {
     }
     let command = portforward::services::autostart::windows_delete_command(&registration.preset);
     if let Err(e) = std::process::Command::new(&command[0]).args(&command[1..]).status() {
-        eprintln!("portforward: warning: cannot run `{}`: {e}", command.join(" "));
+        output::warning(&format!("cannot run `{}`: {e}", command.join(" ")));
     }
 }
