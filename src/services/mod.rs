@@ -18,6 +18,7 @@ mod record;
 mod table;
 pub mod transfer;
 mod vendor;
+pub mod watch;
 
 pub use bulk::BulkReport;
 pub use error::ForwardError;

@@ -64,6 +64,10 @@ pub(crate) fn execute(config: &SimConfig, state: &mut State, call: &Call, reques
     let v2 = has_v2_actions(config);
     let result = match call.action.as_str() {
         "GetStatusInfo" => Ok(action.status_info()),
+        "GetConnectionTypeInfo" => Ok(vec![
+            ("NewConnectionType", "IP_Routed".to_string()),
+            ("NewPossibleConnectionTypes", "IP_Routed".to_string()),
+        ]),
         "GetExternalIPAddress" => Ok(vec![("NewExternalIPAddress", config.external_ip.clone())]),
         "AddPortMapping" => action.add(),
         "DeletePortMapping" => action.delete(),
@@ -83,9 +87,21 @@ pub(crate) fn execute(config: &SimConfig, state: &mut State, call: &Call, reques
     Outcome::Reply(result)
 }
 
+/// The WAN counters at start: past 2^32 bytes, as real ones soon are (miniupnpd reports the
+/// interface's 64-bit counters).
+const BYTES_SENT_AT_START: u64 = 4_505_792_774;
+const BYTES_RECEIVED_AT_START: u64 = 51_234_567_890;
+
 /// Runs an action of WANCommonInterfaceConfig (only what clients commonly ask).
-pub(crate) fn execute_common(call: &Call) -> Outcome {
+pub(crate) fn execute_common(call: &Call, state: &State, now: Instant) -> Outcome {
+    // Counters that grow with the gateway's uptime, so two reads differ.
+    let up = now.saturating_duration_since(state.started).as_millis() as u64;
+    let counter = |start: u64, per_milli: u64| (start + up * per_milli).to_string();
     Outcome::Reply(match call.action.as_str() {
+        "GetTotalBytesSent" => Ok(vec![("NewTotalBytesSent", counter(BYTES_SENT_AT_START, 1000))]),
+        "GetTotalBytesReceived" => Ok(vec![("NewTotalBytesReceived", counter(BYTES_RECEIVED_AT_START, 9000))]),
+        "GetTotalPacketsSent" => Ok(vec![("NewTotalPacketsSent", counter(3_100_000, 1))]),
+        "GetTotalPacketsReceived" => Ok(vec![("NewTotalPacketsReceived", counter(38_000_000, 7))]),
         "GetCommonLinkProperties" => Ok(vec![
             ("NewWANAccessType", "Ethernet".to_string()),
             ("NewLayer1UpstreamMaxBitRate", "100000000".to_string()),

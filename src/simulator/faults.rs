@@ -6,6 +6,8 @@
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(tag = "kind")]
 pub enum Fault {
+    /// Subscriptions are accepted but no NOTIFY is ever sent (a firewall drops them).
+    EventsLost,
     /// Control replies are truncated XML with a mismatched closing tag (still HTTP 200 / 500).
     MalformedXml,
     /// Control replies start with a DTD of nested entities and use `&lol9;` in a value.

@@ -227,6 +227,8 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) reason: &'static str,
     pub(crate) body: Body,
+    /// Headers beyond the fixed ones (SID and TIMEOUT of a subscription).
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl Response {
@@ -235,6 +237,7 @@ impl Response {
             status,
             reason,
             body: Body::Full(body),
+            headers: Vec::new(),
         }
     }
 
@@ -248,9 +251,14 @@ impl Response {
     /// The status line and headers, ending with the blank line.
     pub(crate) fn head(&self, keep_alive: bool, server: &str) -> Vec<u8> {
         let connection = if keep_alive { "keep-alive" } else { "close" };
+        let extra: String = self
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .collect();
         format!(
             "HTTP/1.1 {} {}\r\nContent-Type: text/xml; charset=\"utf-8\"\r\nConnection: {connection}\r\n\
-             Content-Length: {}\r\nServer: {server}\r\nExt:\r\n\r\n",
+             Content-Length: {}\r\nServer: {server}\r\nExt:\r\n{extra}\r\n",
             self.status,
             self.reason,
             self.body.len(),

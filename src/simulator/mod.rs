@@ -12,6 +12,7 @@
 //! ```
 
 mod actions;
+mod events;
 mod faults;
 mod http;
 mod media_server;
@@ -79,6 +80,9 @@ pub struct SimConfig {
     pub server: String,
     /// The HTTP port to bind on 127.0.0.1; `None` picks a free one.
     pub http_port: Option<u16>,
+    /// Whether the WAN connection service accepts event subscriptions (GENA); without, a
+    /// SUBSCRIBE answers 501 like a router that does not event.
+    pub eventing: bool,
 }
 
 impl Default for SimConfig {
@@ -97,6 +101,7 @@ impl Default for SimConfig {
             list_page_limit: 1000,
             server: MINIUPNPD_SERVER.to_string(),
             http_port: None,
+            eventing: true,
         }
     }
 }
@@ -164,6 +169,7 @@ impl Drop for HoldGuard {
 pub struct SimulatedGateway {
     shared: Arc<Shared>,
     ssdp_thread: Option<JoinHandle<()>>,
+    notify_thread: Option<JoinHandle<()>>,
 }
 
 impl SimulatedGateway {
@@ -203,6 +209,7 @@ impl SimulatedGateway {
                 acceptor: None,
                 pinholes: pinholes::PinholeTable::default(),
                 acceptor6: None,
+                events: events::Events::default(),
             }),
             wake: Condvar::new(),
         });
@@ -216,10 +223,12 @@ impl SimulatedGateway {
         let ssdp_thread = std::thread::Builder::new()
             .name("sim-ssdp".to_string())
             .spawn(move || ssdp::serve(ssdp_socket, &ssdp_shared))?;
+        let notify_thread = events::spawn_notifier(&shared)?;
         tracing::debug!(port, %ssdp_addr, "simulated gateway started");
         Ok(SimulatedGateway {
             shared,
             ssdp_thread: Some(ssdp_thread),
+            notify_thread: Some(notify_thread),
         })
     }
 
@@ -280,12 +289,30 @@ impl SimulatedGateway {
     }
 
     /// Seeds the table directly, without the router's rules (replaces an entry with the same port and protocol).
+    /// Like a router, a new row (not a replaced one) sends a NOTIFY to event subscribers.
     pub fn insert(&self, mapping: SimMapping) {
         let now = Instant::now();
-        self.shared
-            .lock()
-            .table
-            .upsert(table::Entry::from_mapping(mapping, now));
+        let mut state = self.shared.lock();
+        let before = state.table.entries().len();
+        state.table.upsert(table::Entry::from_mapping(mapping, now));
+        if state.table.entries().len() != before {
+            events::changed(&self.shared, &mut state);
+        }
+    }
+
+    /// Live event subscriptions (GENA) to the WAN connection service.
+    pub fn subscriptions(&self) -> usize {
+        self.shared.lock().events.count(Instant::now())
+    }
+
+    /// SUBSCRIBE requests answered 200 so far, new ones and renewals.
+    pub fn subscribes_accepted(&self) -> usize {
+        self.shared.lock().events.subscribes
+    }
+
+    /// NOTIFYs the subscribers answered so far.
+    pub fn notifies_delivered(&self) -> usize {
+        self.shared.lock().events.delivered
     }
 
     /// The current table in insertion order, with the seconds remaining on each lease.
@@ -335,6 +362,8 @@ impl SimulatedGateway {
                 state.table.clear();
                 state.started = Instant::now();
             }
+            // The daemon's subscriptions live in its memory: a restart forgets them.
+            state.events.forget();
         }
         let listener = match TcpListener::bind(("127.0.0.1", self.shared.port)) {
             Ok(listener) => listener,
@@ -394,6 +423,9 @@ impl Drop for SimulatedGateway {
         if let Some(thread) = self.ssdp_thread.take() {
             let _ = thread.join();
         }
+        if let Some(thread) = self.notify_thread.take() {
+            let _ = thread.join();
+        }
         tracing::debug!(port = self.shared.port, "simulated gateway stopped");
     }
 }
@@ -435,6 +467,7 @@ pub(crate) struct State {
     pub(crate) pinholes: pinholes::PinholeTable,
     /// The accept thread on [::1].
     pub(crate) acceptor6: Option<JoinHandle<()>>,
+    pub(crate) events: events::Events,
 }
 
 impl State {
@@ -488,6 +521,7 @@ impl Shared {
             }
             state.alive = false;
             state.generation += 1;
+            state.events.forget();
             (state.acceptor.take(), state.acceptor6.take())
         };
         if let (Some(acceptor6), Some(port6)) = (acceptor6, self.port6) {
@@ -504,6 +538,11 @@ impl Shared {
         self.wake.notify_all();
         tracing::debug!(port = self.port, "simulated gateway killed");
     }
+}
+
+/// A whole random UUID (subscription IDs).
+pub(crate) fn random_uuid_full() -> String {
+    format!("{}{:04x}", random_uuid(), fastrand::u16(..))
 }
 
 fn random_uuid() -> String {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::Shared;
 use super::actions;
+use super::events;
 use super::faults::{self, Fault, HUGE_DESCRIPTION_BYTES};
 use super::http::{self, Body, ReadError, Request, Response};
 use super::pinholes;
@@ -270,6 +271,9 @@ fn route(shared: &Shared, request: &Request, peer: SocketAddr, generation: u64) 
         }
         "POST" if path == pinholes::CONTROL_PATH => control(shared, request, peer, generation, Endpoint::Firewall),
         "POST" => reply(Response::error(404, "Not Found")),
+        "SUBSCRIBE" if path == xml::event_path(config) => reply(events::subscribe(shared, request)),
+        "UNSUBSCRIBE" if path == xml::event_path(config) => reply(events::unsubscribe(shared, request)),
+        "SUBSCRIBE" | "UNSUBSCRIBE" => reply(Response::error(404, "Not Found")),
         _ => reply_and_close(Response::error(501, "Not Implemented")),
     }
 }
@@ -285,6 +289,7 @@ fn get(shared: &Shared, path: &str) -> Outcome {
                 status: 200,
                 reason: "OK",
                 body: Body::Padded { prefix, padding },
+                headers: Vec::new(),
             });
         }
         reply(Response::xml(200, "OK", document.into_bytes()))
@@ -328,15 +333,21 @@ fn control(shared: &Shared, request: &Request, peer: SocketAddr, generation: u64
         if state.is_dead(generation) {
             return Outcome::Hangup;
         }
-        match endpoint {
+        let before = state.table.entries().len();
+        let outcome = match endpoint {
             Endpoint::WanConnection => actions::execute(&shared.config, &mut state, &call, peer.ip(), Instant::now()),
-            Endpoint::CommonInterface => actions::execute_common(&call),
+            Endpoint::CommonInterface => actions::execute_common(&call, &state, Instant::now()),
             Endpoint::Firewall => {
                 let now = Instant::now();
                 let uptime = now.saturating_duration_since(state.started);
                 actions::Outcome::Reply(state.pinholes.execute(&call, peer.ip(), now, uptime))
             }
+        };
+        // miniupnpd events a change in the number of mappings (not a replace).
+        if state.table.entries().len() != before {
+            events::changed(shared, &mut state);
         }
+        outcome
     };
     let result = match outcome {
         actions::Outcome::Reply(result) => result,
@@ -384,7 +395,12 @@ fn control(shared: &Shared, request: &Request, peer: SocketAddr, generation: u64
         Delivery::Normal
     };
     Outcome::Reply {
-        response: Response { status, reason, body },
+        response: Response {
+            status,
+            reason,
+            body,
+            headers: Vec::new(),
+        },
         delivery,
         close: false,
     }

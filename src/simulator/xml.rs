@@ -64,7 +64,7 @@ pub(crate) fn scpd_path(config: &SimConfig) -> &'static str {
     }
 }
 
-fn event_path(config: &SimConfig) -> &'static str {
+pub(crate) fn event_path(config: &SimConfig) -> &'static str {
     match config.service {
         SimService::WanIpConnection => "/evt/IPConn",
         SimService::WanPppConnection => "/evt/PPPConn",
@@ -132,7 +132,9 @@ pub(crate) fn description(config: &SimConfig, uuid: &str) -> String {
             String::new()
         },
     );
-    out.push_str("</device></deviceList></device></deviceList></device></root>\r\n");
+    out.push_str(
+        "</device></deviceList></device></deviceList><presentationURL>/</presentationURL></device></root>\r\n",
+    );
     out
 }
 

@@ -40,6 +40,8 @@ pub struct WanService {
     pub control_url: String,
     /// Absolute URL of the service description (SCPD).
     pub scpd_url: String,
+    /// Absolute URL for event subscriptions (GENA); `None` when the description gives none.
+    pub event_sub_url: Option<String>,
 }
 
 impl WanService {
@@ -102,6 +104,16 @@ pub struct DeviceDescription {
     pub services: Vec<WanService>,
     /// Whether the description was not well-formed XML and was read by the tolerant scanner.
     pub repaired: bool,
+    /// Absolute URL for event subscriptions (GENA) to the WAN connection service in use;
+    /// `None` when the description gives none (or not plain HTTP).
+    pub event_sub_url: Option<String>,
+    /// Absolute control URL of `WANCommonInterfaceConfig` (link properties, traffic counters),
+    /// if the device offers it.
+    pub common_control_url: Option<String>,
+    /// The service type of `WANCommonInterfaceConfig`, with its version.
+    pub common_service_type: Option<String>,
+    /// The router's admin page (`presentationURL`), absolute; `None` when not given.
+    pub presentation_url: Option<String>,
 }
 
 impl DeviceDescription {
@@ -110,6 +122,7 @@ impl DeviceDescription {
         self.service_type = service.service_type.clone();
         self.control_url = service.control_url.clone();
         self.scpd_url = service.scpd_url.clone();
+        self.event_sub_url = service.event_sub_url.clone();
         if self.service_type.ends_with("WANIPConnection:2") {
             self.igd_version = IgdVersion::V2;
         }
@@ -189,6 +202,19 @@ fn read_description(
         }
         Ok(url.to_string())
     };
+    // Optional URLs: a bad one is left out, not a reason to refuse the gateway.
+    let optional = |node: roxmltree::Node<'_, '_>, field: &str| {
+        xml::child_text(node, field)
+            .filter(|r| !r.is_empty())
+            .and_then(|r| base.join(&r).ok())
+            .filter(|u| u.scheme() == "http")
+            .map(|u| u.to_string())
+    };
+    let common = root.descendants().find(|s| {
+        s.is_element()
+            && s.tag_name().name() == "service"
+            && xml::child_text(*s, "serviceType").is_some_and(|t| t.contains(":service:WANCommonInterfaceConfig:"))
+    });
     let mut ranked: Vec<(u8, WanService)> = Vec::new();
     let mut unusable = None;
     for service in root
@@ -212,6 +238,7 @@ fn read_description(
                             service_type,
                             control_url,
                             scpd_url,
+                            event_sub_url: optional(service, "eventSubURL"),
                         },
                     ));
                 }
@@ -259,6 +286,10 @@ fn read_description(
         scpd_url: String::new(),
         services,
         repaired,
+        event_sub_url: None,
+        common_control_url: common.and_then(|c| optional(c, "controlURL")),
+        common_service_type: common.and_then(|c| xml::child_text(c, "serviceType")),
+        presentation_url: igd.or(first_device).and_then(|d| optional(d, "presentationURL")),
     };
     // A device that calls itself IGD:1 but offers WANIPConnection:2 behaves as IGD:2.
     Ok(description.using(&chosen))

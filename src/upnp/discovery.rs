@@ -47,9 +47,38 @@ pub fn discover_all(options: &DiscoveryOptions) -> Result<Vec<Gateway>, UpnpErro
     run(options, false)
 }
 
+/// Finds gateways as they answer: `on_gateway` gets the first valid one at once (connect to
+/// it and show its table), then every other one that answers before the timeout (offer it in
+/// a chooser). Returns after the timeout with how many were found, or the error if none was.
+///
+/// ```
+/// use portforward::{simulator::SimulatedGateway, upnp::{DiscoveryOptions, discover_streaming}};
+/// let router = SimulatedGateway::demo()?;
+/// let options = DiscoveryOptions { search_addr: router.ssdp_addr(), timeout: std::time::Duration::from_millis(300), ..Default::default() };
+/// let mut names = Vec::new();
+/// let found = discover_streaming(&options, |gateway| names.push(gateway.description().friendly_name.clone()))?;
+/// assert_eq!((found, names.len()), (1, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn discover_streaming(options: &DiscoveryOptions, mut on_gateway: impl FnMut(Gateway)) -> Result<usize, UpnpError> {
+    let mut count = 0;
+    run_with(options, false, |gateway| {
+        count += 1;
+        on_gateway(gateway);
+    })?;
+    Ok(count)
+}
+
 fn run(options: &DiscoveryOptions, first_only: bool) -> Result<Vec<Gateway>, UpnpError> {
+    let mut found = Vec::new();
+    run_with(options, first_only, |gateway| found.push(gateway))?;
+    Ok(found)
+}
+
+/// Searches, handing each new valid gateway to `on_found`; an error if none was found.
+fn run_with(options: &DiscoveryOptions, first_only: bool, mut on_found: impl FnMut(Gateway)) -> Result<(), UpnpError> {
     let started = Instant::now();
-    let mut found: Vec<Gateway> = Vec::new();
+    let mut found: Vec<String> = Vec::new();
     let mut last_error = None;
     ssdp::search(options.search_addr, options.bind, options.timeout, |answer, deadline| {
         let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(200));
@@ -60,8 +89,9 @@ fn run(options: &DiscoveryOptions, first_only: bool) -> Result<Vec<Gateway>, Upn
             Ok(gateway) => {
                 tracing::info!(url = %answer.location, name = %gateway.description().friendly_name, "gateway found");
                 let gateway = gateway.with_options(&options.gateway);
-                if !found.iter().any(|g| g.description().control_url == gateway.description().control_url) {
-                    found.push(gateway);
+                if !found.contains(&gateway.description().control_url) {
+                    found.push(gateway.description().control_url.clone());
+                    on_found(gateway);
                 }
                 first_only
             }
@@ -81,5 +111,5 @@ fn run(options: &DiscoveryOptions, first_only: bool) -> Result<Vec<Gateway>, Upn
             },
         });
     }
-    Ok(found)
+    Ok(())
 }

@@ -345,7 +345,12 @@ impl Gateway {
         self.list_call_broken.store(true, Ordering::Relaxed);
     }
 
-    fn call(&self, action: &'static str, args: &[(&str, String)]) -> Result<Outputs, UpnpError> {
+    /// The HTTP client of this gateway (status and eventing requests share its pool).
+    pub(super) fn http(&self) -> &Http {
+        &self.soap.http
+    }
+
+    pub(super) fn call(&self, action: &'static str, args: &[(&str, String)]) -> Result<Outputs, UpnpError> {
         tracing::debug!(action, ?args, "SOAP request");
         let result = self.soap.call(action, args);
         if let Err(err) = &result {

@@ -7,6 +7,7 @@ mod diagnosis;
 mod discovery;
 mod entry;
 mod error;
+mod events;
 mod gateway;
 mod http;
 mod igd_next;
@@ -16,16 +17,20 @@ mod pinhole;
 mod soap;
 pub mod ssdp;
 mod ssdp6;
+mod status;
 mod xml;
 
 pub use description::{DeviceDescription, IgdVersion, WanService};
 pub use diagnosis::{Diagnosis, diagnose};
+pub use discovery::discover_streaming;
 pub use discovery::{DiscoveryOptions, discover, discover_all};
 pub use error::{HttpFailure, UpnpCode, UpnpError};
+pub use events::{EventOptions, GatewayEvent, NotifyListener, Subscription};
 pub use gateway::{ConnectionStatus, Gateway, GatewayOptions};
 pub use list::{ListMethod, MappingTable, WALK_CAP};
 pub use pinhole::{FirewallControl, FirewallStatus, PinholeCode, PinholeError, is_ipv6};
 pub use ssdp6::discover_ipv6;
+pub use status::{LinkProperties, RouterStatus, Traffic, counter_delta};
 pub use xml::escape_xml;
 
 // The parsers of untrusted replies, for `crate::fuzzing`.
