@@ -1,7 +1,7 @@
 //! The main window: finding the gateway, the table, the forms, removals and undo, the
 //! keyboard, hostile gateways and invalid input.
 
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
@@ -88,13 +88,7 @@ fn warns_when_the_router_is_behind_another_nat() {
 fn without_a_gateway_says_so_and_connects_by_url() {
     // A socket that never answers: discovery hears nothing.
     let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let mut h = app(Start {
-        discovery: options(silent.local_addr().unwrap(), Duration::from_millis(300)),
-        gateway_url: None,
-        demo: false,
-        log_path: None,
-    });
-    settled(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    let mut h = searching(silent.local_addr().unwrap());
     assert!(has_contains(&h, "No gateway: no UPnP gateway answered"));
     assert!(!button_enabled(&h, "Connect"), "no URL yet");
     let sim = sim(
@@ -107,16 +101,22 @@ fn without_a_gateway_says_so_and_connects_by_url() {
     assert!(has(&h, "Simulated gateway"));
 }
 
-#[test]
-fn with_nothing_answering_the_window_says_what_was_tried() {
-    let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+/// The window searching `to` by unicast, once it says it found no gateway.
+fn searching(to: SocketAddr) -> Harness<'static, App> {
     let mut h = app(Start {
-        discovery: options(silent.local_addr().unwrap(), Duration::from_millis(300)),
+        discovery: options(to, Duration::from_millis(300)),
         gateway_url: None,
         demo: false,
         log_path: None,
     });
     settled(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    h
+}
+
+#[test]
+fn with_nothing_answering_the_window_says_what_was_tried() {
+    let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let mut h = searching(silent.local_addr().unwrap());
     assert!(has(&h, "What was tried"));
     assert!(has_contains(&h, "no device answered the search at all"));
     assert!(has_contains(&h, "turn on UPnP"));
@@ -126,13 +126,7 @@ fn with_nothing_answering_the_window_says_what_was_tried() {
 #[test]
 fn with_only_a_media_server_answering_the_window_names_it() {
     let nas = portforward::simulator::SimulatedMediaServer::start("Living-room NAS").unwrap();
-    let mut h = app(Start {
-        discovery: options(nas.ssdp_addr(), Duration::from_millis(300)),
-        gateway_url: None,
-        demo: false,
-        log_path: None,
-    });
-    settled(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    let mut h = searching(nas.ssdp_addr());
     assert!(has_contains(&h, "not a gateway: a MediaServer:1 (\"Living-room NAS\")"));
     assert!(has_contains(&h, "only other devices answered"));
     assert!(!has_contains(&h, "no device answered"));
