@@ -263,8 +263,8 @@ fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
         Command::Preset(preset) if !preset.needs_router() => return presets::run(args, preset, None),
         _ => {}
     }
-    let (forwarder, _demo) = connect(args)?;
-    match command {
+    let (forwarder, demo) = connect(args)?;
+    let result = match command {
         Command::Gateways | Command::Natpmp(_) => unreachable!("handled above"),
         Command::Ip => ip(args, &forwarder),
         Command::List { reverse_dns } => list(args, &forwarder, *reverse_dns),
@@ -301,7 +301,12 @@ fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
         Command::Export(e) => transfer::export(args, &forwarder, e),
         Command::Import(i) => transfer::import(args, &forwarder, i),
         Command::Preset(preset) => presets::run(args, preset, Some(&forwarder)),
-    }
+    };
+    // The client first: its keep-alive connection closes, so the demo router's connection thread
+    // ends on its own before the router is stopped.
+    drop(forwarder);
+    drop(demo);
+    result
 }
 
 fn enable_request(m: &MappingArgs) -> EnableRequest {
@@ -316,7 +321,7 @@ fn enable_request(m: &MappingArgs) -> EnableRequest {
 }
 
 fn gateways(args: &Args) -> Result<ExitCode, GatewayError> {
-    let (found, _demo) = if args.demo || args.gateway.is_some() {
+    let (found, demo) = if args.demo || args.gateway.is_some() {
         let (forwarder, demo) = connect(args)?;
         (
             vec![portforward::gateway::Gateway::connect(
@@ -355,6 +360,9 @@ fn gateways(args: &Args) -> Result<ExitCode, GatewayError> {
             );
         }
     }
+    // The clients before the demo router they talk to (see `execute`).
+    drop(found);
+    drop(demo);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,6 +14,7 @@
 mod actions;
 mod faults;
 mod http;
+mod platform;
 mod port_control;
 mod server;
 mod soap;
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 
 pub use faults::Fault;
 pub use http::MINIUPNPD_SERVER;
+pub use platform::{port_control_unavailable, running_under_wine};
 pub use port_control::{PortControlSimConfig, SimPortControlMapping, SimulatedPortControl};
 
 use table::Table;
