@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use portforward::gateway::{Gateway, GatewayOptions};
+use portforward::upnp::{Gateway, GatewayOptions};
 
 struct Options {
     url: String,

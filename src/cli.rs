@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use portforward::gateway::{DiscoveryOptions, GatewayOptions, discover_all};
 use portforward::simulator::SimulatedGateway;
+use portforward::upnp::{DiscoveryOptions, GatewayOptions, discover_all};
 use portforward::{
-    Description, EnableRequest, Enabled, ExternalReachability, GatewayError, InputError, Lease, Mapping, MappingFilter,
-    Port, PortForwarder, Protocol,
+    Description, EnableRequest, Enabled, Error, ExternalReachability, InputError, Lease, Mapping, MappingFilter, Port,
+    PortForwarder, Protocol,
 };
 use serde_json::json;
 
@@ -207,9 +207,18 @@ pub fn run(args: Args) -> ExitCode {
     match execute(&args) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("portforward: {err}");
+            eprintln!("portforward: {err}{}", hint(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What the command line adds to a library error: the flag that helps.
+fn hint(err: &Error) -> &'static str {
+    match err {
+        Error::Upnp(portforward::UpnpError::NotFound { .. }) => ", or give its description URL with --gateway",
+        Error::Host(portforward::HostError::NoDefaultGateway { .. }) => ": give the router's address (--gateway-ip)",
+        _ => "",
     }
 }
 
@@ -229,10 +238,10 @@ pub fn init_logging(verbose: u8) {
 }
 
 /// The router to talk to: the demo, a URL, or the first that answers discovery.
-fn connect(args: &Args) -> Result<(PortForwarder, Option<SimulatedGateway>), GatewayError> {
+fn connect(args: &Args) -> Result<(PortForwarder, Option<SimulatedGateway>), Error> {
     if args.demo {
         let sim = SimulatedGateway::demo_with_rows(args.demo_rows.unwrap_or(0)).map_err(|e| {
-            GatewayError::NoLocalAddress {
+            portforward::HostError::NoLocalAddress {
                 reason: format!("cannot start the demo router: {e}"),
             }
         })?;
@@ -255,7 +264,7 @@ fn discovery(args: &Args) -> DiscoveryOptions {
     }
 }
 
-fn execute(args: &Args) -> Result<ExitCode, GatewayError> {
+fn execute(args: &Args) -> Result<ExitCode, Error> {
     let command = args.command.as_ref().expect("run only with a subcommand");
     match command {
         Command::Gateways => return gateways(args),
@@ -320,11 +329,11 @@ fn enable_request(m: &MappingArgs) -> EnableRequest {
     }
 }
 
-fn gateways(args: &Args) -> Result<ExitCode, GatewayError> {
+fn gateways(args: &Args) -> Result<ExitCode, Error> {
     let (found, demo) = if args.demo || args.gateway.is_some() {
         let (forwarder, demo) = connect(args)?;
         (
-            vec![portforward::gateway::Gateway::connect(
+            vec![portforward::upnp::Gateway::connect(
                 forwarder.gateway().description_url(),
                 &GatewayOptions::default(),
             )?],
@@ -366,7 +375,7 @@ fn gateways(args: &Args) -> Result<ExitCode, GatewayError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> {
+fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, Error> {
     let external = forwarder.external_ip()?;
     let reachability = ExternalReachability::of(external);
     let local = forwarder.local_address();
@@ -392,7 +401,7 @@ fn ip(args: &Args, forwarder: &PortForwarder) -> Result<ExitCode, GatewayError> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(args: &Args, forwarder: &PortForwarder, reverse_dns: bool) -> Result<ExitCode, GatewayError> {
+fn list(args: &Args, forwarder: &PortForwarder, reverse_dns: bool) -> Result<ExitCode, Error> {
     let (table, owners) = owners::list_with_owners(forwarder, reverse_dns)?;
     if args.json {
         use std::io::Write as _;
@@ -531,7 +540,7 @@ fn print_enabled(args: &Args, verb: &str, e: &Enabled) {
     }
 }
 
-fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Result<ExitCode, GatewayError> {
+fn disable_all(args: &Args, forwarder: &PortForwarder, d: &DisableAllArgs) -> Result<ExitCode, Error> {
     let filter = MappingFilter {
         external_port: d.external_port,
         internal_port: d.internal_port,

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use url::Url;
 
-use crate::gateway::{self, Reply, ssdp};
+use crate::upnp::{self as gateway, Reply, ssdp};
 
 /// The sender of the fuzzed SSDP answers: a LOCATION must name it to be accepted.
 pub const SSDP_SENDER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 1)), 1900);

@@ -1,11 +1,18 @@
 //! PortForward: see and manage a router's port forwards over UPnP IGD.
 //!
 //! The library is the heart of the desktop window and the command line, and knows nothing
-//! of either. [`PortForwarder`] is PyForward's API done right; [`gateway`] has the lower
-//! level: discovery, descriptions and every IGD action. [`presets`] keeps named sets of
-//! mappings, [`transfer`] exports and imports tables and presets as JSON or CSV (with a plan
-//! before anything is sent), and [`natpmp`] maps this computer's ports over NAT-PMP / PCP on
-//! routers without UPnP.
+//! of either. It is built in layers, each depending only on those above it in this list:
+//!
+//! - [`model`]: the vocabulary (ports, protocols, leases, mappings, filters), validated;
+//! - [`store`]: JSON files kept in the platform's config directory;
+//! - [`host`]: this computer (its address, default route, ports, which process owns a port);
+//! - [`upnp`]: the UPnP IGD client (discovery, descriptions, every IGD action);
+//! - [`port_control`]: NAT-PMP and PCP, for routers without UPnP;
+//! - [`services`]: the use cases: [`PortForwarder`] (PyForward's API done right), keep-alive,
+//!   presets, export/import, the table the user sees.
+//!
+//! Every use case returns the one [`Error`], which wraps each layer's own. [`simulator`] is a
+//! UPnP router of its own, independent of the client, for tests and `--demo`.
 //!
 //! ```no_run
 //! use portforward::{EnableRequest, MappingFilter, PortForwarder, Protocol};
@@ -24,7 +31,7 @@
 //! let filter = MappingFilter { protocol: Some(Protocol::Udp), description: Some("PortForward".into()), ..Default::default() };
 //! let report = forwarder.disable_all(&filter)?;
 //! println!("removed {}", report.done.len());
-//! # Ok::<(), portforward::GatewayError>(())
+//! # Ok::<(), portforward::Error>(())
 //! ```
 //!
 //! Without a router, try it against the simulated gateway:
@@ -38,29 +45,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod error;
-mod filter;
-mod forwarder;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod gateway;
-mod keepalive;
-mod local;
-mod mapping;
-pub mod natpmp;
-mod owner;
-mod parallel;
-pub mod presets;
+pub mod host;
+pub mod model;
+pub mod port_control;
+pub mod services;
 pub mod simulator;
-pub mod transfer;
+pub mod store;
+pub mod upnp;
 
-pub use error::{FileError, GatewayError, HttpFailure, InputError, UpnpCode};
-pub use filter::MappingFilter;
-pub use forwarder::{BulkReport, DEFAULT_DESCRIPTION, EnableRequest, Enabled, PortForwarder};
-pub use keepalive::{Due, KeepAlive, KeepAliveEvent, KeepAliveTimings, remove_created};
-pub use local::{
-    DYNAMIC_PORTS, ExternalReachability, LocalAddress, local_address_towards, local_addresses, open_local_port,
-    random_port,
+pub use error::Error;
+pub use host::owner::{LocalSockets, Owner, OwnerOptions, resolve_owners, resolve_owners_from, stale_mappings};
+pub use host::{
+    DYNAMIC_PORTS, HostError, LocalAddress, local_address_towards, local_addresses, open_local_port, random_port,
 };
-pub use mapping::{Description, Lease, Mapping, MappingKey, Port, Protocol, parse_internal_ip};
-pub use owner::{LocalSockets, Owner, OwnerOptions, resolve_owners, resolve_owners_from, stale_mappings};
+pub use model::{
+    Description, InputError, Lease, Mapping, MappingFilter, MappingKey, NewMapping, Port, Protocol, parse_internal_ip,
+};
+pub use services::keepalive::{Due, KeepAlive, KeepAliveEvent, KeepAliveService, KeepAliveTimings, remove_created};
+pub use services::{
+    BulkReport, DEFAULT_DESCRIPTION, EnableRequest, Enabled, ExternalReachability, ForwardError, PortForwarder,
+};
+pub use store::FileError;
+pub use upnp::{HttpFailure, UpnpCode, UpnpError};

@@ -38,7 +38,7 @@ fn open_window(args: cli::Args) -> ExitCode {
         gateway_url: args.gateway,
         demo: args.demo,
         demo_rows: args.demo_rows.unwrap_or(0),
-        discovery: portforward::gateway::DiscoveryOptions {
+        discovery: portforward::upnp::DiscoveryOptions {
             timeout: args.timeout,
             ..Default::default()
         },

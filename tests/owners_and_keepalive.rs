@@ -12,14 +12,9 @@ use portforward::simulator::{SimConfig, SimMapping, SimulatedGateway};
 
 fn sim_mapping(port: u16, protocol: &str, client: &str, internal_port: u16) -> SimMapping {
     SimMapping {
-        remote_host: String::new(),
-        external_port: port,
-        protocol: protocol.into(),
         internal_port,
-        internal_client: client.into(),
-        enabled: true,
         description: format!("app {port}"),
-        lease_seconds: 0,
+        ..SimMapping::new(port, protocol, client)
     }
 }
 
@@ -34,11 +29,9 @@ fn cli(sim: &SimulatedGateway, args: &[&str]) -> Output {
 
 /// A port nothing on 127.0.0.1 listens on (bound, then let go).
 fn unused_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    portforward::open_local_port(portforward::Protocol::Tcp)
+        .expect("a free port")
+        .get()
 }
 
 #[test]

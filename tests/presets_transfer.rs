@@ -5,11 +5,11 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use portforward::gateway::GatewayOptions;
-use portforward::natpmp::PortControlStore;
-use portforward::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
+use portforward::services::PortControlStore;
+use portforward::services::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
+use portforward::services::transfer::{self, Format};
 use portforward::simulator::{PortControlSimConfig, SimConfig, SimMapping, SimulatedGateway, SimulatedPortControl};
-use portforward::transfer::{self, Format};
+use portforward::upnp::GatewayOptions;
 use portforward::{Description, Lease, Port, PortForwarder, Protocol};
 
 fn port(p: u16) -> Port {
@@ -37,14 +37,10 @@ fn sim_mapping(
     lease: u32,
 ) -> SimMapping {
     SimMapping {
-        remote_host: String::new(),
-        external_port: port,
-        protocol: protocol.into(),
         internal_port,
-        internal_client: client.into(),
-        enabled: true,
         description: description.into(),
         lease_seconds: lease,
+        ..SimMapping::new(port, protocol, client)
     }
 }
 
@@ -93,14 +89,7 @@ fn rows(sim: &SimulatedGateway) -> Vec<(u16, String, String, u16, String)> {
 fn a_preset_applied_puts_its_rows_on_the_router_and_reports_each() {
     let sim = start(&[sim_mapping(25566, "TCP", "192.168.1.99", 25566, "someone else", 0)]);
     let forwarder = forwarder(&sim);
-    let mut preset = Preset::new("Minecraft server").unwrap();
-    for protocol in Protocol::ALL {
-        preset.mappings.push(PresetMapping::same_port(
-            port(25565),
-            protocol,
-            PresetTarget::ThisComputer,
-        ));
-    }
+    let mut preset = Preset::both_protocols("Minecraft server", port(25565), PresetTarget::ThisComputer).unwrap();
     // This one conflicts with another host's mapping: reported, and the others still made.
     preset.mappings.push(PresetMapping::same_port(
         port(25566),

@@ -11,10 +11,10 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use portforward::gateway::{DiscoveryOptions, GatewayOptions, IgdVersion, ListMethod};
+use portforward::upnp::{DiscoveryOptions, GatewayOptions, IgdVersion, ListMethod};
 use portforward::{
-    EnableRequest, ExternalReachability, GatewayError, Lease, Mapping, MappingFilter, Port, PortForwarder, Protocol,
-    UpnpCode,
+    EnableRequest, Error, ExternalReachability, ForwardError, Lease, Mapping, MappingFilter, Port, PortForwarder,
+    Protocol, UpnpCode,
 };
 
 /// The configuration the harness brought up.
@@ -184,7 +184,7 @@ fn discovery_finds_the_gateway_and_reads_its_description() {
         timeout: Duration::from_secs(3),
         ..DiscoveryOptions::default()
     };
-    let gateway = portforward::gateway::discover(&options).expect("discovery inside the LAN namespace");
+    let gateway = portforward::upnp::discover(&options).expect("discovery inside the LAN namespace");
     assert_eq!(gateway.description_url(), env.url);
     let d = gateway.description();
     let (version, service) = if env.igd == 2 {
@@ -278,7 +278,10 @@ fn enable_with_every_default_then_disable_the_last() {
             .any(|(r, _)| r.external_port == external_port.get())
     );
     // A second disable of the same has nothing to default to.
-    assert!(matches!(f.disable(None, None), Err(GatewayError::NoPreviousEnable)));
+    assert!(matches!(
+        f.disable(None, None),
+        Err(Error::Forward(ForwardError::NoPreviousEnable))
+    ));
 }
 
 #[test]
@@ -447,7 +450,7 @@ fn disable_all_needs_a_filter_and_removes_exactly_the_matches() {
     let before = listed(&f).len();
     assert!(matches!(
         f.disable_all(&MappingFilter::default()),
-        Err(GatewayError::UnfilteredDisableAll)
+        Err(Error::Forward(ForwardError::UnfilteredDisableAll))
     ));
     assert_eq!(listed(&f).len(), before, "an unfiltered disable-all removed something");
 
@@ -509,7 +512,10 @@ fn other_lan_hosts_and_secure_mode() {
     let result = f.enable(&for_lan2);
     if env.secure {
         let err = result.unwrap_err();
-        assert!(matches!(err, GatewayError::OnlyForItself { .. }), "{err:?}");
+        assert!(
+            matches!(err, Error::Forward(ForwardError::OnlyForItself { .. })),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("secure mode"), "{err}");
         assert!(has(&f, 44001, Protocol::Tcp).is_none());
     } else {
@@ -882,8 +888,8 @@ fn rows_in(env: &Env, range: std::ops::RangeInclusive<u16>) -> Vec<Row> {
 #[test]
 #[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
 fn a_preset_applied_exported_and_reimported_round_trips() {
-    use portforward::presets::{Preset, PresetMapping, PresetTarget};
-    use portforward::transfer::{self, Format};
+    use portforward::services::presets::{Preset, PresetMapping, PresetTarget};
+    use portforward::services::transfer::{self, Format};
     let env = env();
     let f = forwarder(&env);
     let range = 47600..=47620;
@@ -989,7 +995,7 @@ fn a_preset_applied_exported_and_reimported_round_trips() {
 #[test]
 #[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
 fn natpmp_and_pcp_mappings_are_made_listed_once_and_removed() {
-    use portforward::natpmp::{self, PortControlClient, PortControlMode, PortControlProtocol};
+    use portforward::port_control::{PortControlClient, PortControlMode, PortControlProtocol};
     let env = env();
     let gateway: Ipv4Addr = std::env::var("PFW_LAN_GW").unwrap().parse().unwrap();
     let f = forwarder(&env);
@@ -1002,7 +1008,7 @@ fn natpmp_and_pcp_mappings_are_made_listed_once_and_removed() {
         // No usable external address: NAT-PMP answers result 3, "network failure".
         let natpmp = client.clone().with_mode(PortControlMode::NatPmp);
         let err = natpmp.map(Protocol::Tcp, port(47701), None, lifetime).unwrap_err();
-        let portforward::GatewayError::PortControl(inner) = &err else {
+        let portforward::Error::PortControl(inner) = &err else {
             panic!("{err}")
         };
         assert_eq!(inner.result_code(), Some(3), "{err}");
@@ -1045,7 +1051,7 @@ fn natpmp_and_pcp_mappings_are_made_listed_once_and_removed() {
             Some(via),
             "{row:?}"
         );
-        let marked = natpmp::mark_port_control(listed(&f), std::slice::from_ref(&mapping));
+        let marked = portforward::services::mark_port_control(listed(&f), std::slice::from_ref(&mapping));
         assert_eq!(
             marked.mappings.iter().filter(|m| m.external_port.get() == p).count(),
             1,

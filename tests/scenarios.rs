@@ -8,8 +8,8 @@ mod scenario;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use portforward::gateway::{DiscoveryOptions, Gateway, GatewayOptions, MappingTable};
-use portforward::{GatewayError, PortForwarder};
+use portforward::upnp::{DiscoveryOptions, Gateway, GatewayOptions, MappingTable};
+use portforward::{Error, PortForwarder, UpnpError};
 use scenario::Scenario;
 
 /// Longer than any scenario's own deadlines: reaching it means something hung.
@@ -23,24 +23,24 @@ enum Outcome {
     Done,
 }
 
-fn kind(err: &GatewayError) -> &'static str {
+fn kind(err: &Error) -> &'static str {
     match err {
-        GatewayError::NotFound { .. } => "NotFound",
-        GatewayError::Unreachable { .. } => "Unreachable",
-        GatewayError::Malformed { .. } => "Malformed",
-        GatewayError::Upnp { .. } => "Upnp",
-        GatewayError::Unsupported { .. } => "Unsupported",
-        GatewayError::ListDidNotEnd { .. } => "ListDidNotEnd",
+        Error::Upnp(UpnpError::NotFound { .. }) => "NotFound",
+        Error::Upnp(UpnpError::Unreachable { .. }) => "Unreachable",
+        Error::Upnp(UpnpError::Malformed { .. }) => "Malformed",
+        Error::Upnp(UpnpError::Refused { .. }) => "Upnp",
+        Error::Upnp(UpnpError::Unsupported { .. }) => "Unsupported",
+        Error::Upnp(UpnpError::ListDidNotEnd { .. }) => "ListDidNotEnd",
         _ => "Other",
     }
 }
 
-fn act(s: &Scenario, url: String, ssdp: std::net::SocketAddr) -> Result<Outcome, GatewayError> {
+fn act(s: &Scenario, url: String, ssdp: std::net::SocketAddr) -> Result<Outcome, Error> {
     let options = GatewayOptions {
         request_timeout: s.request_timeout(),
     };
     if s.run.action == "discover" {
-        let gateway = portforward::gateway::discover(&DiscoveryOptions {
+        let gateway = portforward::upnp::discover(&DiscoveryOptions {
             timeout: s.discovery_timeout(),
             search_addr: ssdp,
             bind: std::net::Ipv4Addr::LOCALHOST,

@@ -4,10 +4,10 @@
 use std::net::Ipv4Addr;
 use std::process::{Command, Output};
 
-use portforward::gateway::{Gateway, GatewayOptions, IgdVersion, ListMethod};
 use portforward::simulator::{Fault, MINIUPNPD_SERVER, SimConfig, SimMapping, SimService, SimulatedGateway};
+use portforward::upnp::{Gateway, GatewayOptions, IgdVersion, ListMethod};
 use portforward::{
-    Description, EnableRequest, ExternalReachability, GatewayError, Lease, MappingFilter, Port, PortForwarder,
+    Description, EnableRequest, Error, ExternalReachability, ForwardError, Lease, MappingFilter, Port, PortForwarder,
     Protocol, UpnpCode,
 };
 
@@ -32,14 +32,8 @@ fn forwarder(sim: &SimulatedGateway) -> PortForwarder {
 
 fn sim_mapping(port: u16, protocol: &str, client: &str, description: &str) -> SimMapping {
     SimMapping {
-        remote_host: String::new(),
-        external_port: port,
-        protocol: protocol.into(),
-        internal_port: port,
-        internal_client: client.into(),
-        enabled: true,
         description: description.into(),
-        lease_seconds: 0,
+        ..SimMapping::new(port, protocol, client)
     }
 }
 
@@ -211,7 +205,7 @@ fn refresh_renews_in_place_without_deleting() {
     );
     assert!(matches!(
         forwarder(&sim).refresh(None),
-        Err(GatewayError::NoPreviousEnable)
+        Err(Error::Forward(ForwardError::NoPreviousEnable))
     ));
 }
 
@@ -235,7 +229,7 @@ fn disable_all_matches_all_fields_refuses_no_filter_and_undo_restores() {
     let f = forwarder(&sim);
     assert!(matches!(
         f.disable_all(&MappingFilter::default()),
-        Err(GatewayError::UnfilteredDisableAll)
+        Err(Error::Forward(ForwardError::UnfilteredDisableAll))
     ));
     assert_eq!(sim.mappings().len(), 4);
     let filter = MappingFilter {
@@ -286,7 +280,10 @@ fn secure_mode_refusals_are_reported_per_row() {
             ..EnableRequest::default()
         })
         .unwrap_err();
-    assert!(matches!(err, GatewayError::OnlyForItself { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Forward(ForwardError::OnlyForItself { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]

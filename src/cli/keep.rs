@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use portforward::{EnableRequest, GatewayError, KeepAlive, KeepAliveEvent, PortForwarder, remove_created};
+use portforward::{EnableRequest, Error, KeepAlive, KeepAliveEvent, PortForwarder, remove_created};
 use serde_json::json;
 
 /// How long to wait when nothing is due (only a signal can end the wait then).
@@ -17,7 +17,7 @@ pub fn run(
     forwarder: &PortForwarder,
     request: &EnableRequest,
     remove_on_exit: bool,
-) -> Result<ExitCode, GatewayError> {
+) -> Result<ExitCode, Error> {
     // Installed before enabling, so an early Ctrl-C still ends in the clean-up below.
     let (stop, stopped) = mpsc::channel();
     if let Err(err) = ctrlc::set_handler(move || {

@@ -4,8 +4,9 @@
 use std::net::Ipv4Addr;
 use std::process::ExitCode;
 
-use portforward::natpmp::{self, PortControlClient, PortControlError, PortControlMode, PortControlStore};
-use portforward::{GatewayError, InputError, Lease, Port, Protocol};
+use portforward::port_control::{self, PortControlClient, PortControlError, PortControlMode};
+use portforward::services::PortControlStore;
+use portforward::{Error, InputError, Lease, Port, Protocol};
 use serde_json::json;
 
 use super::{Args, external_port, internal_port, protocol};
@@ -95,7 +96,7 @@ fn lifetime(text: &str) -> Result<Lease, InputError> {
 }
 
 /// The file of mappings made here: in --config-dir, else in the platform's config directory.
-fn store(args: &Args) -> Result<PortControlStore, GatewayError> {
+fn store(args: &Args) -> Result<PortControlStore, Error> {
     let path = match &args.config_dir {
         Some(dir) => dir.join("port-control.json"),
         None => PortControlStore::default_path().ok_or_else(|| {
@@ -109,16 +110,16 @@ fn store(args: &Args) -> Result<PortControlStore, GatewayError> {
     Ok(PortControlStore::open(path)?)
 }
 
-fn client(target: &Target) -> Result<PortControlClient, GatewayError> {
+fn client(target: &Target) -> Result<PortControlClient, Error> {
     let gateway = match target.gateway_ip {
         Some(ip) => ip,
-        None => natpmp::default_gateway()?,
+        None => portforward::host::default_gateway()?,
     };
     Ok(PortControlClient::new(gateway)?.with_mode(target.via))
 }
 
 /// Runs a NAT-PMP / PCP command.
-pub fn run(args: &Args, command: &NatPmpCommand) -> Result<ExitCode, GatewayError> {
+pub fn run(args: &Args, command: &NatPmpCommand) -> Result<ExitCode, Error> {
     match command {
         NatPmpCommand::Map {
             target,
@@ -223,7 +224,7 @@ pub fn run(args: &Args, command: &NatPmpCommand) -> Result<ExitCode, GatewayErro
     Ok(ExitCode::SUCCESS)
 }
 
-fn not_ours(client: &PortControlClient, port: Port, protocol: Protocol) -> GatewayError {
+fn not_ours(client: &PortControlClient, port: Port, protocol: Protocol) -> Error {
     PortControlError::NotOurs {
         key: portforward::MappingKey {
             external_port: port,
@@ -235,7 +236,7 @@ fn not_ours(client: &PortControlClient, port: Port, protocol: Protocol) -> Gatew
     .into()
 }
 
-fn print(args: &Args, verb: &str, m: &natpmp::PortControlMapping) {
+fn print(args: &Args, verb: &str, m: &port_control::PortControlMapping) {
     if args.json {
         let mut value = serde_json::to_value(m).expect("mappings serialize");
         value["duration"] = json!(m.seconds_left());

@@ -1,8 +1,8 @@
 //! The owner column of `list` and the stale selection of `disable-all --stale`.
 
-use portforward::gateway::MappingTable;
+use portforward::upnp::MappingTable;
 use portforward::{
-    GatewayError, LocalSockets, Mapping, MappingFilter, Owner, OwnerOptions, PortForwarder, resolve_owners,
+    Error, LocalSockets, Mapping, MappingFilter, Owner, OwnerOptions, PortForwarder, resolve_owners,
     resolve_owners_from, stale_mappings,
 };
 
@@ -21,10 +21,7 @@ pub fn owners_of(forwarder: &PortForwarder, mappings: &[Mapping], reverse_dns: b
 
 /// The router's table and the owner of each mapping. This computer's sockets are read on a
 /// thread while the router answers, so the owner column costs no time of its own.
-pub fn list_with_owners(
-    forwarder: &PortForwarder,
-    reverse_dns: bool,
-) -> Result<(MappingTable, Vec<Owner>), GatewayError> {
+pub fn list_with_owners(forwarder: &PortForwarder, reverse_dns: bool) -> Result<(MappingTable, Vec<Owner>), Error> {
     let (table, sockets) = std::thread::scope(|scope| {
         let sockets = scope.spawn(LocalSockets::read);
         let table = forwarder.get_all_mappings();
@@ -48,7 +45,7 @@ pub fn owner_cell(owner: &Owner) -> String {
 }
 
 /// The stale mappings among those matching `filter` (every mapping when it is empty).
-pub fn preview_stale(forwarder: &PortForwarder, filter: &MappingFilter) -> Result<Vec<Mapping>, GatewayError> {
+pub fn preview_stale(forwarder: &PortForwarder, filter: &MappingFilter) -> Result<Vec<Mapping>, Error> {
     let matching: Vec<Mapping> = forwarder
         .get_all_mappings()?
         .mappings

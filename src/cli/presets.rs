@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use portforward::presets::{Preset, PresetStore};
-use portforward::transfer::{self, Format};
-use portforward::{GatewayError, InputError, PortForwarder};
+use portforward::services::presets::{Preset, PresetStore};
+use portforward::services::transfer::{self, Format};
+use portforward::{Error, InputError, PortForwarder};
 use serde_json::json;
 
 use super::transfer::{format, output_format, write_output};
@@ -59,7 +59,7 @@ impl PresetCommand {
 }
 
 /// The presets file: in --config-dir, else in the platform's config directory.
-pub fn store(args: &Args) -> Result<PresetStore, GatewayError> {
+pub fn store(args: &Args) -> Result<PresetStore, Error> {
     let path = match &args.config_dir {
         Some(dir) => dir.join("presets.json"),
         None => PresetStore::default_path().ok_or_else(|| {
@@ -73,7 +73,7 @@ pub fn store(args: &Args) -> Result<PresetStore, GatewayError> {
     Ok(PresetStore::open(path)?)
 }
 
-fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, GatewayError> {
+fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, Error> {
     store.get(name).ok_or_else(|| {
         let names: Vec<&str> = store.presets().iter().map(|p| p.name.as_str()).collect();
         InputError::new(
@@ -86,7 +86,7 @@ fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, GatewayErr
 }
 
 /// Runs a preset command; `forwarder` is there for those that need the router.
-pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarder>) -> Result<ExitCode, GatewayError> {
+pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarder>) -> Result<ExitCode, Error> {
     let mut store = store(args)?;
     match command {
         PresetCommand::List => {

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use portforward::transfer::{self, Format, ImportPlan};
-use portforward::{BulkReport, FileError, GatewayError, InputError, PortForwarder};
+use portforward::services::transfer::{self, Format, ImportPlan};
+use portforward::{BulkReport, Error, FileError, InputError, PortForwarder};
 use serde_json::json;
 
 use super::{Args, mapping_json};
@@ -60,7 +60,7 @@ pub fn write_output(file: &std::path::Path, text: &str) -> Result<(), FileError>
 }
 
 /// `export FILE`.
-pub fn export(args: &Args, forwarder: &PortForwarder, e: &ExportArgs) -> Result<ExitCode, GatewayError> {
+pub fn export(args: &Args, forwarder: &PortForwarder, e: &ExportArgs) -> Result<ExitCode, Error> {
     let table = forwarder.get_all_mappings()?;
     let format = output_format(&e.file, e.format);
     write_output(&e.file, &transfer::export_table(&table.mappings, format))?;
@@ -86,7 +86,7 @@ pub fn export(args: &Args, forwarder: &PortForwarder, e: &ExportArgs) -> Result<
 
 /// `import FILE [--yes]`: the plan, then (with --yes) the rows to add, row by row. The exit
 /// status is non-zero when any row is invalid, conflicts or fails.
-pub fn import(args: &Args, forwarder: &PortForwarder, i: &ImportArgs) -> Result<ExitCode, GatewayError> {
+pub fn import(args: &Args, forwarder: &PortForwarder, i: &ImportArgs) -> Result<ExitCode, Error> {
     let file = transfer::read_import(&i.file)?;
     let table = forwarder.get_all_mappings()?;
     let plan = transfer::plan_import(&file, &table.mappings, forwarder.local_ip());

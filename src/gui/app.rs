@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::{Key, Modifiers};
-use portforward::gateway::{DiscoveryOptions, NewMapping};
+use portforward::NewMapping;
+use portforward::upnp::DiscoveryOptions;
 use portforward::{Mapping, PortForwarder};
 
 use super::forms::disable::DisableForm;
@@ -172,7 +173,7 @@ impl App {
 
     /// Uses these presets (tests; the window uses [`App::with_saved_files`]).
     #[cfg(test)]
-    pub fn with_presets(mut self, store: portforward::presets::PresetStore) -> App {
+    pub fn with_presets(mut self, store: portforward::services::presets::PresetStore) -> App {
         self.presets = PresetsPanel::new(store);
         self
     }
@@ -284,7 +285,7 @@ impl App {
                 }
                 self.log
                     .push(Level::Ok, format!("read {}", plural(table.mappings.len(), "mapping")));
-                let marked = portforward::natpmp::mark_port_control(table.mappings, self.port_control.mappings());
+                let marked = portforward::services::mark_port_control(table.mappings, self.port_control.mappings());
                 self.after_table_read(ctx, &marked.mappings);
                 self.table.load(marked.mappings);
                 self.table.via = marked.via;
@@ -636,7 +637,7 @@ impl App {
         if self.header.forwarder().is_some() {
             self.after_change(ctx);
         } else {
-            let marked = portforward::natpmp::mark_port_control(Vec::new(), self.port_control.mappings());
+            let marked = portforward::services::mark_port_control(Vec::new(), self.port_control.mappings());
             self.table.load(marked.mappings);
             self.table.via = marked.via;
         }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use portforward::transfer::Format;
+use portforward::services::transfer::Format;
 
 use super::jobs::Job;
 

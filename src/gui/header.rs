@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use egui::RichText;
-use portforward::gateway::ConnectionStatus;
+use portforward::upnp::ConnectionStatus;
 use portforward::{ExternalReachability, PortForwarder};
 
 /// Where the window stands with the gateway.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use portforward::gateway::NewMapping;
+use portforward::NewMapping;
 use portforward::{KeepAlive, KeepAliveEvent, MappingKey, PortForwarder};
 
 /// How long the worker sleeps when nothing is kept (a command wakes it sooner).

@@ -24,8 +24,8 @@ mod transfer;
 
 use std::process::ExitCode;
 
-use portforward::gateway::DiscoveryOptions;
 use portforward::simulator::SimulatedGateway;
+use portforward::upnp::DiscoveryOptions;
 
 pub use app::{App, Start};
 

@@ -3,10 +3,9 @@
 
 use std::net::Ipv4Addr;
 
-use portforward::natpmp::{
-    self, DEFAULT_LIFETIME, PortControlClient, PortControlMapping, PortControlMode, PortControlStore,
-};
-use portforward::{GatewayError, InputError, Lease, Port, Protocol};
+use portforward::port_control::{DEFAULT_LIFETIME, PortControlClient, PortControlMapping, PortControlMode};
+use portforward::services::PortControlStore;
+use portforward::{Error, InputError, Lease, Port, Protocol};
 
 use super::forms::{Feedback, blocked_reason, field, protocol_field, valid};
 use super::jobs::{Job, take_done};
@@ -32,7 +31,7 @@ pub struct PortControlPanel {
     protocol: Protocol,
     lifetime: String,
     mode: PortControlMode,
-    job: Option<Job<Result<Change, GatewayError>>>,
+    job: Option<Job<Result<Change, Error>>>,
     feedback: Option<Feedback>,
 }
 
@@ -212,7 +211,7 @@ impl PortControlPanel {
             self.job = Some(Job::spawn(ui.ctx(), "port control", move || {
                 let gateway = match target {
                     Some(ip) => ip,
-                    None => natpmp::default_gateway()?,
+                    None => portforward::host::default_gateway()?,
                 };
                 let client = PortControlClient::new(gateway)?.with_mode(mode);
                 client

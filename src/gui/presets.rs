@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use portforward::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
+use portforward::services::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
 use portforward::{BulkReport, Description, InputError, Lease, Mapping, Port, PortForwarder, Protocol};
 
 use super::forms::Feedback;

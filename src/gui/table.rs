@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Key, Modifiers, Sense};
 use egui_extras::{Column as TableColumn, TableBuilder};
-use portforward::natpmp::PortControlProtocol;
+use portforward::port_control::PortControlProtocol;
 use portforward::{Lease, Mapping, MappingKey, Owner};
 
 use super::settings::{Column, Sort};

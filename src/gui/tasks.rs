@@ -6,10 +6,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use poll_promise::Promise;
-use portforward::gateway::{ConnectionStatus, DiscoveryOptions, MappingTable};
-use portforward::{
-    BulkReport, EnableRequest, Enabled, GatewayError, Mapping, MappingFilter, Port, PortForwarder, Protocol,
-};
+use portforward::upnp::{ConnectionStatus, DiscoveryOptions, MappingTable};
+use portforward::{BulkReport, EnableRequest, Enabled, Error, Mapping, MappingFilter, Port, PortForwarder, Protocol};
 
 /// Something the user (or a timer) asked of the gateway.
 #[derive(Debug, Clone)]
@@ -62,28 +60,28 @@ pub enum Kind {
 #[derive(Debug)]
 pub enum Outcome {
     /// Gateways found by discovery.
-    Found(Result<Vec<Arc<PortForwarder>>, GatewayError>),
+    Found(Result<Vec<Arc<PortForwarder>>, Error>),
     /// A gateway connected by URL.
-    Connected(Result<Arc<PortForwarder>, GatewayError>),
+    Connected(Result<Arc<PortForwarder>, Error>),
     /// External IP and connection status.
     Info {
         /// The router's external address.
-        external_ip: Result<Option<Ipv4Addr>, GatewayError>,
+        external_ip: Result<Option<Ipv4Addr>, Error>,
         /// The WAN connection's state.
-        status: Result<ConnectionStatus, GatewayError>,
+        status: Result<ConnectionStatus, Error>,
     },
     /// The table.
-    Table(Result<MappingTable, GatewayError>),
+    Table(Result<MappingTable, Error>),
     /// A mapping was created.
-    Enabled(Result<Enabled, GatewayError>),
+    Enabled(Result<Enabled, Error>),
     /// A mapping was removed (as it was, for undo).
-    Disabled(Result<Mapping, GatewayError>),
+    Disabled(Result<Mapping, Error>),
     /// What a disable-all filter matches.
-    Preview(Result<Vec<Mapping>, GatewayError>),
+    Preview(Result<Vec<Mapping>, Error>),
     /// A removal, row by row.
     Removed(BulkReport),
     /// A lease was renewed.
-    Refreshed(Result<Enabled, GatewayError>),
+    Refreshed(Result<Enabled, Error>),
     /// An undo, row by row.
     Restored(BulkReport),
     /// The worker failed without an answer (a bug): the text says how.
@@ -114,13 +112,15 @@ impl Request {
     fn run(self, forwarder: Option<Arc<PortForwarder>>) -> Outcome {
         let gateway = || forwarder.clone().expect("checked by Task::spawn");
         match self {
-            Request::Discover(options) => {
-                Outcome::Found(portforward::gateway::discover_all(&options).and_then(|all| {
-                    all.into_iter()
-                        .map(|g| PortForwarder::new(g).map(Arc::new))
-                        .collect::<Result<Vec<_>, _>>()
-                }))
-            }
+            Request::Discover(options) => Outcome::Found(
+                portforward::upnp::discover_all(&options)
+                    .map_err(Error::from)
+                    .and_then(|all| {
+                        all.into_iter()
+                            .map(|g| PortForwarder::new(g).map(Arc::new))
+                            .collect::<Result<Vec<_>, _>>()
+                    }),
+            ),
             Request::Connect(url, options) => {
                 Outcome::Connected(PortForwarder::connect(&url, &options.gateway).map(Arc::new))
             }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use portforward::gateway::{DiscoveryOptions, GatewayOptions};
 use portforward::simulator::{Fault, SimConfig, SimMapping, SimulatedGateway};
+use portforward::upnp::{DiscoveryOptions, GatewayOptions};
 
 use super::{App, Start};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use portforward::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
+use portforward::services::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
 use portforward::simulator::{PortControlSimConfig, SimConfig, SimMapping, SimulatedGateway, SimulatedPortControl};
 use portforward::{Port, Protocol};
 

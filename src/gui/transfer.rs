@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use portforward::presets::PresetStore;
-use portforward::transfer::{self, Format, ImportFile, ImportPlan};
-use portforward::{BulkReport, GatewayError, Mapping, PortForwarder};
+use portforward::services::presets::PresetStore;
+use portforward::services::transfer::{self, Format, ImportFile, ImportPlan};
+use portforward::{BulkReport, Error, Mapping, PortForwarder};
 
 use super::file_dialog::{self, Picked, Purpose};
 use super::forms::Feedback;
@@ -45,7 +45,7 @@ struct ExportWindow {
     format: Format,
     path: String,
     pick: Option<Job<Picked>>,
-    writing: Option<Job<Result<usize, GatewayError>>>,
+    writing: Option<Job<Result<usize, Error>>>,
     feedback: Option<Feedback>,
 }
 
@@ -55,7 +55,7 @@ struct ImportWindow {
     path: String,
     pick: Option<Job<Picked>>,
     /// Reading the file and the router's table.
-    reading: Option<Job<Result<(ImportFile, ImportPlan), GatewayError>>>,
+    reading: Option<Job<Result<(ImportFile, ImportPlan), Error>>>,
     plan: Option<(ImportFile, ImportPlan)>,
     applying: Option<Job<BulkReport>>,
     report: Option<BulkReport>,
@@ -268,7 +268,7 @@ impl ExportWindow {
         self.feedback = None;
         cx.log
             .push(Level::Request, format!("export to {} ({format})", path.display()));
-        let work: Box<dyn FnOnce() -> Result<usize, GatewayError> + Send> = match &self.source {
+        let work: Box<dyn FnOnce() -> Result<usize, Error> + Send> = match &self.source {
             Source::Table => {
                 let Some(forwarder) = cx.forwarder.cloned() else {
                     return;
@@ -431,7 +431,7 @@ impl ImportWindow {
             let result = file
                 .clone()
                 .into_preset(&self.preset_name)
-                .map_err(GatewayError::from)
+                .map_err(Error::from)
                 .and_then(|preset| cx.presets.save(preset, None));
             self.feedback = Some(match result {
                 Ok(()) => {

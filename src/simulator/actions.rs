@@ -264,8 +264,10 @@ impl Action<'_> {
         Ok(Vec::new())
     }
 
+    /// The port range and protocol of a range call (DeletePortMappingRange, GetListOfPortMappings),
+    /// checked as miniupnpd does: 402 for a missing or non-numeric port, 733 for start > end;
     /// `None` when the gateway crashes ([`Fault::ListCrashes`]).
-    fn delete_range(&mut self) -> Option<Result<Args, UpnpError>> {
+    fn port_range(&self) -> Option<Result<(u16, u16, Proto), UpnpError>> {
         let (Some(start), Some(end), Some(protocol)) = (
             self.call.arg("NewStartPort"),
             self.call.arg("NewEndPort"),
@@ -283,7 +285,15 @@ impl Action<'_> {
         if self.has_fault(|fault| *fault == Fault::ListCrashes) {
             return None;
         }
-        let proto = Proto::parse(protocol);
+        Some(Ok((start, end, Proto::parse(protocol))))
+    }
+
+    /// `None` when the gateway crashes ([`Fault::ListCrashes`]).
+    fn delete_range(&mut self) -> Option<Result<Args, UpnpError>> {
+        let (start, end, proto) = match self.port_range()? {
+            Ok(range) => range,
+            Err(e) => return Some(Err(e)),
+        };
         let manage = self.call.arg("NewManage").is_some_and(is_true);
         let only_own = self.config.secure_mode && !manage;
         let requester = self.requester;
@@ -357,30 +367,18 @@ impl Action<'_> {
 
     /// `None` when the gateway crashes ([`Fault::ListCrashes`]).
     fn list(&mut self) -> Option<Result<Args, UpnpError>> {
-        let (Some(start), Some(end), Some(protocol), Some(number)) = (
-            self.call.arg("NewStartPort"),
-            self.call.arg("NewEndPort"),
-            self.call.arg("NewProtocol"),
-            self.call.arg("NewNumberOfPorts"),
-        ) else {
+        let Some(number) = self.call.arg("NewNumberOfPorts").filter(|n| is_numeric(n)) else {
             return Some(Err(error(402)));
         };
-        if !is_numeric(start) || !is_numeric(end) || !is_numeric(number) {
-            return Some(Err(error(402)));
-        }
-        let (start, end) = (c_port(start), c_port(end));
-        if start > end {
-            return Some(Err(error(733)));
-        }
-        if self.has_fault(|fault| *fault == Fault::ListCrashes) {
-            return None;
-        }
+        let (start, end, proto) = match self.port_range()? {
+            Ok(range) => range,
+            Err(e) => return Some(Err(e)),
+        };
         self.state.list_calls += 1;
         let calls = self.state.list_calls;
         if self.has_fault(|fault| matches!(fault, Fault::ListFailsAfter { calls: allowed } if calls > *allowed)) {
             return Some(Err(error(501)));
         }
-        let proto = Proto::parse(protocol);
         let mut selected: Vec<&Entry> = self
             .state
             .table

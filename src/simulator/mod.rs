@@ -120,6 +120,29 @@ pub struct SimMapping {
     pub lease_seconds: u32,
 }
 
+impl SimMapping {
+    /// A permanent, enabled mapping of `external_port` to the same port on `internal_client`,
+    /// for any remote host; change the other fields with struct update syntax.
+    ///
+    /// ```
+    /// use portforward::simulator::SimMapping;
+    /// let web = SimMapping { description: "web".into(), ..SimMapping::new(8080, "TCP", "192.168.1.20") };
+    /// assert_eq!(web.internal_port, 8080);
+    /// ```
+    pub fn new(external_port: u16, protocol: &str, internal_client: &str) -> SimMapping {
+        SimMapping {
+            remote_host: String::new(),
+            external_port,
+            protocol: protocol.to_owned(),
+            internal_port: external_port,
+            internal_client: internal_client.to_owned(),
+            enabled: true,
+            description: String::new(),
+            lease_seconds: 0,
+        }
+    }
+}
+
 /// Keeps control requests unanswered while it lives; dropping it releases them.
 #[must_use = "the hold ends when the guard is dropped"]
 pub struct HoldGuard {

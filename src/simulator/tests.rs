@@ -142,14 +142,9 @@ fn add(gateway: &SimulatedGateway, port: &str, protocol: &str, client: &str, lea
 
 fn mapping(port: u16, protocol: &str, client: &str, description: &str) -> SimMapping {
     SimMapping {
-        remote_host: String::new(),
-        external_port: port,
-        protocol: protocol.to_string(),
-        internal_port: port,
-        internal_client: client.to_string(),
-        enabled: true,
         description: description.to_string(),
         lease_seconds: 3600,
+        ..SimMapping::new(port, protocol, client)
     }
 }
 

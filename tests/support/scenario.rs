@@ -76,7 +76,7 @@ pub struct RunSpec {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// An error of this kind (GatewayError variant name).
+    /// An error of this kind (Error variant name).
     pub error: Option<String>,
     /// Text the error message must contain.
     pub message: Option<String>,
@@ -156,13 +156,7 @@ impl Scenario {
 
 fn mapping(port: u16, description: &str) -> SimMapping {
     SimMapping {
-        remote_host: String::new(),
-        external_port: port,
-        protocol: "TCP".into(),
-        internal_port: port,
-        internal_client: "192.168.1.30".into(),
-        enabled: true,
         description: description.into(),
-        lease_seconds: 0,
+        ..SimMapping::new(port, "TCP", "192.168.1.30")
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use portforward::gateway::NewMapping;
+use portforward::NewMapping;
 use portforward::{KeepAliveEvent, Lease, Mapping, OwnerOptions, PortForwarder, remove_created};
 
 use super::{App, Confirm};

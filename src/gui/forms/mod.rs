@@ -10,7 +10,7 @@ pub mod refresh;
 
 use std::net::Ipv4Addr;
 
-use portforward::gateway::NewMapping;
+use portforward::NewMapping;
 use portforward::{InputError, Protocol};
 
 /// What a form needs to know about the rest of the window.

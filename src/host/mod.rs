@@ -1,0 +1,13 @@
+//! This computer: its address towards the gateway, its default route, its ports, and which of
+//! its processes listen on a port (one interface, one file per operating system).
+
+mod default_route;
+mod error;
+mod local_address;
+pub mod owner;
+mod ports;
+
+pub use default_route::default_gateway;
+pub use error::HostError;
+pub use local_address::{LocalAddress, interface_of, local_address_towards, local_addresses, local_ip_towards};
+pub use ports::{DYNAMIC_PORTS, open_local_port, random_port};
