@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 pub use faults::Fault;
 pub use http::MINIUPNPD_SERVER;
-pub use platform::{port_control_unavailable, running_under_wine};
+pub use platform::{loopback_address_missing, port_control_unavailable, running_under_wine};
 pub use port_control::{PortControlSimConfig, SimPortControlMapping, SimulatedPortControl};
 
 use table::Table;

@@ -30,6 +30,12 @@ pub fn port_control_unavailable(ip: Ipv4Addr) -> Option<String> {
              answers from the wrong address (Windows itself has no such limit)"
         ));
     }
+    loopback_address_missing(ip)
+}
+
+/// Why `ip` (an extra loopback address such as 127.0.53.1) cannot be used here, or `None`
+/// when it can: macOS has only 127.0.0.1 unless aliased; Linux and Windows route all of 127/8.
+pub fn loopback_address_missing(ip: Ipv4Addr) -> Option<String> {
     match UdpSocket::bind((ip, 0)) {
         Ok(_) => None,
         Err(error) if error.kind() == std::io::ErrorKind::AddrNotAvailable => Some(format!(

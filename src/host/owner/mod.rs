@@ -38,11 +38,17 @@ use crate::model::{Mapping, Protocol};
 mod linux;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use linux as platform;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-mod netstat;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-use netstat as platform;
+// macOS has no lookup yet (netstat2's build needs Apple's SDK; libproc is the way): owners
+// there are unknown, never stale.
+#[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
+mod unsupported;
+#[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
+use unsupported as platform;
+#[cfg(windows)]
+mod windows;
 use platform::{attach_pids, receiving_sockets};
+#[cfg(windows)]
+use windows as platform;
 
 /// Who a mapping serves.
 ///
@@ -294,10 +300,15 @@ impl SocketTable {
         if serving.peek().is_none() {
             return Owner::Nobody;
         }
-        // Forked servers share one socket: the lowest PID is usually the parent.
-        match serving.flat_map(|s| &s.pids).min() {
-            Some(&pid) => Owner::Process {
-                name: self.names.get(&pid).cloned().unwrap_or_else(|| "?".to_owned()),
+        // Forked servers share one socket: the lowest PID is usually the parent. A process
+        // whose name cannot be read (gone, or hidden from this user) is not named at all.
+        match serving
+            .flat_map(|s| &s.pids)
+            .filter_map(|pid| Some((*pid, self.names.get(pid)?)))
+            .min_by_key(|(pid, _)| *pid)
+        {
+            Some((pid, name)) => Owner::Process {
+                name: name.clone(),
                 pid,
             },
             None => Owner::Unknown,
