@@ -36,7 +36,7 @@ impl Error {
     /// The UPnP error code, when the gateway sent one.
     pub fn upnp_code(&self) -> Option<UpnpCode> {
         match self {
-            Error::Upnp(e) => e.upnp_code(),
+            Error::Upnp(e) | Error::Forward(ForwardError::RefusedBySetting { refusal: e, .. }) => e.upnp_code(),
             _ => None,
         }
     }

@@ -5,11 +5,14 @@
 
 use portforward::{Description, InputError, Lease, Port, Protocol, parse_internal_ip};
 
+#[path = "support/bad_values.rs"]
+mod bad_values;
+
 /// (field as the user knows it, window label, CLI flag, values tried, parser)
 type Parser = fn(&str) -> Result<(), InputError>;
 
 fn rows() -> Vec<(&'static str, &'static str, &'static str, Vec<String>, Parser)> {
-    let ports: Vec<String> = ["0", "65536", "70000", "-1", "abc", "80.5"].map(String::from).to_vec();
+    let ports: Vec<String> = bad_values::BAD_PORTS.map(String::from).to_vec();
     vec![
         (
             "external port",
@@ -25,17 +28,7 @@ fn rows() -> Vec<(&'static str, &'static str, &'static str, Vec<String>, Parser)
             "internal ip",
             "Internal IP",
             "--internal-ip",
-            [
-                "300.1.1.1",
-                "::1",
-                "fe80::1",
-                "abc",
-                "0.0.0.0",
-                "255.255.255.255",
-                "224.0.0.1",
-            ]
-            .map(String::from)
-            .to_vec(),
+            bad_values::BAD_INTERNAL_IPS.map(String::from).to_vec(),
             |t| parse_internal_ip("internal ip", t).map(drop),
         ),
         (

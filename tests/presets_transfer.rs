@@ -183,14 +183,8 @@ fn cli_import_shows_the_plan_and_adds_only_with_yes() {
     let sim = start(&[sim_mapping(27015, "UDP", "192.168.1.21", 27015, "game", 0)]);
     let dir = temp_dir("cli-import");
     let file = dir.join("rows.csv");
-    std::fs::write(
-        &file,
-        "external_port,internal_port,internal_ip,protocol,description,duration\n\
-         8080,8000,192.168.1.20,TCP,web,0\n\
-         27015,27015,192.168.1.99,UDP,clash,0\n\
-         70000,80,192.168.1.20,TCP,typo,0\n",
-    )
-    .unwrap();
+    // The same file as the window's import test: a row to add, a conflict, an invalid row.
+    std::fs::write(&file, include_str!("support/import-plan.csv")).unwrap();
     let path = file.to_str().unwrap();
     let out = cli(&sim, &dir, &["import", path]);
     let stdout = text(&out.stdout);

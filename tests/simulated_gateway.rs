@@ -530,3 +530,23 @@ fn the_demo_router_is_populated() {
     assert!(table.mappings.iter().any(|m| m.lease.is_permanent()));
     assert!(table.mappings.iter().any(|m| m.internal_client == "127.0.0.1"));
 }
+
+#[test]
+fn a_fritzbox_refusal_names_the_setting_to_change() {
+    let sim = SimulatedGateway::start(SimConfig {
+        manufacturer: "AVM Berlin".into(),
+        model_name: "FRITZ!Box 7590".into(),
+        protect_low_ports: true,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let err = forwarder(&sim)
+        .enable(&EnableRequest {
+            external_port: Some(Port::new(80).unwrap()),
+            internal_port: Some(Port::new(8080).unwrap()),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.upnp_code(), Some(portforward::UpnpCode::NotAuthorized));
+    assert!(err.to_string().contains("Permit independent port sharing"), "{err}");
+}

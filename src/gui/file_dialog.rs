@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use portforward::services::transfer::Format;
 
-use super::jobs::Job;
+use super::pending::Pending;
 
 /// Faster than any person can cancel a dialog: no dialog was shown.
 const NO_DIALOG_WITHIN: Duration = Duration::from_millis(300);
@@ -43,8 +43,8 @@ pub enum Purpose {
 }
 
 /// Opens the dialog on a worker thread.
-pub fn pick(ctx: &egui::Context, purpose: Purpose, suggested_name: String) -> Job<Picked> {
-    Job::spawn(ctx, "file dialog", move || {
+pub fn pick(ctx: &egui::Context, purpose: Purpose, suggested_name: String) -> Pending<Picked> {
+    Pending::spawn(ctx, "file dialog", move || {
         let started = Instant::now();
         let dialog = rfd::AsyncFileDialog::new();
         let chosen = match purpose {

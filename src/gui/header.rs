@@ -1,11 +1,67 @@
 //! The header: which gateway, its addresses and state, and what to do when there is none.
+//! It owns the work that finds the gateway (discovery or a URL) and reads its facts
+//! (external IP, connection status); this computer's interface is looked up there too, on
+//! the worker, never while drawing.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use egui::RichText;
-use portforward::upnp::ConnectionStatus;
-use portforward::{ExternalReachability, PortForwarder};
+use portforward::upnp::{ConnectionStatus, DiscoveryOptions};
+use portforward::{Error, ExternalReachability, LocalAddress, PortForwarder};
+
+use super::effects::{Effect, Effects};
+use super::log::Level;
+use super::pending::{Pending, take};
+use super::table::plural;
+use portforward::upnp::Diagnosis;
+
+/// A gateway the window can use, with this computer's address (and interface) towards it,
+/// looked up on the worker that found it.
+#[derive(Clone)]
+pub struct Connection {
+    /// The gateway.
+    pub forwarder: Arc<PortForwarder>,
+    /// This computer, as the gateway sees it.
+    pub local: LocalAddress,
+}
+
+impl Connection {
+    /// Looks the interface up (a netlink dump on Linux): call it on a worker.
+    fn of(forwarder: PortForwarder) -> Connection {
+        let local = forwarder.local_address().clone();
+        Connection {
+            forwarder: Arc::new(forwarder),
+            local,
+        }
+    }
+}
+
+/// The work that finds a gateway.
+enum Search {
+    /// Discovery: every gateway that answered; when none did, what was tried.
+    Discover(Pending<Result<Vec<Connection>, Box<Unfound>>>),
+    /// One gateway, by URL.
+    Connect(Pending<Result<Connection, Error>>),
+}
+
+/// A search that found no usable gateway: why, and what was tried.
+struct Unfound {
+    error: Error,
+    diagnosis: Option<Diagnosis>,
+}
+
+/// What a search came back with.
+enum Found {
+    Many(Result<Vec<Connection>, Box<Unfound>>),
+    One(Result<Connection, Error>),
+}
+
+/// The router's facts, read together.
+struct Info {
+    external_ip: Result<Option<Ipv4Addr>, Error>,
+    status: Result<ConnectionStatus, Error>,
+}
 
 /// Where the window stands with the gateway.
 pub enum Link {
@@ -13,12 +69,13 @@ pub enum Link {
     Searching,
     /// Connecting to a URL.
     Connecting(String),
-    /// Nothing usable: the message says why and what to do.
-    NotFound(String),
+    /// Nothing usable: the message says why and what to do; after a search, what was tried
+    /// and what came back.
+    NotFound(String, Option<Box<Diagnosis>>),
     /// Several gateways answered; the user picks one.
     Choosing,
     /// Working with this gateway.
-    Connected(Arc<PortForwarder>),
+    Connected(Connection),
 }
 
 /// What the user asked of the header.
@@ -28,7 +85,7 @@ pub enum HeaderAction {
     /// Connect to this description URL.
     Connect(String),
     /// Use this one of the gateways found.
-    Use(Arc<PortForwarder>),
+    Use(Connection),
 }
 
 /// The header's state.
@@ -36,7 +93,7 @@ pub struct Header {
     /// The gateway link.
     pub link: Link,
     /// Every gateway discovery found (for the chooser).
-    pub found: Vec<Arc<PortForwarder>>,
+    pub found: Vec<Connection>,
     /// The router's external address, once read (an error message when reading failed).
     pub external_ip: Option<Result<Option<Ipv4Addr>, String>>,
     /// The WAN connection's status, once read.
@@ -47,14 +104,170 @@ pub struct Header {
     pub search_secs: f32,
     /// Running against the built-in simulated router.
     pub demo: bool,
+    /// How to discover (and talk to) gateways.
+    pub discovery: DiscoveryOptions,
+    search: Option<Search>,
+    info: Option<Pending<Info>>,
 }
 
 impl Header {
+    /// A header that has not searched yet; `url_text` fills the "Gateway URL" field.
+    pub fn new(discovery: DiscoveryOptions, url_text: String, demo: bool) -> Header {
+        Header {
+            link: Link::Searching,
+            found: Vec::new(),
+            external_ip: None,
+            status: None,
+            url_text,
+            search_secs: discovery.timeout.as_secs_f32(),
+            demo,
+            discovery,
+            search: None,
+            info: None,
+        }
+    }
+
     /// The gateway in use, if any.
     pub fn forwarder(&self) -> Option<&Arc<PortForwarder>> {
+        self.connection().map(|c| &c.forwarder)
+    }
+
+    /// The gateway in use with this computer's address towards it, if any.
+    pub fn connection(&self) -> Option<&Connection> {
         match &self.link {
-            Link::Connected(f) => Some(f),
+            Link::Connected(c) => Some(c),
             _ => None,
+        }
+    }
+
+    /// Searches the network for gateways, in the background.
+    pub fn discover(&mut self, ctx: &egui::Context, fx: &mut Effects) {
+        if self.search.is_some() {
+            return;
+        }
+        let options = self.discovery;
+        fx.log(
+            Level::Request,
+            format!(
+                "searching for gateways (via {}, at most {:.1} s)",
+                options.search_addr,
+                options.timeout.as_secs_f32()
+            ),
+        );
+        self.link = Link::Searching;
+        self.search = Some(Search::Discover(Pending::spawn(ctx, "discovery", move || {
+            let all = match portforward::upnp::discover_all(&options) {
+                Ok(all) => all,
+                // Nothing usable answered: search once more, briefly, to say what did.
+                Err(err) => {
+                    let brief = DiscoveryOptions {
+                        timeout: options.timeout.min(DIAGNOSIS_TIME),
+                        ..options
+                    };
+                    return Err(Box::new(Unfound {
+                        error: err.into(),
+                        diagnosis: Some(portforward::upnp::diagnose(&brief)),
+                    }));
+                }
+            };
+            all.into_iter()
+                .map(|g| PortForwarder::new(g).map(Connection::of))
+                .collect::<Result<Vec<_>, Error>>()
+                .map_err(|error| Box::new(Unfound { error, diagnosis: None }))
+        })));
+    }
+
+    /// Connects to the gateway described at `url`, in the background.
+    pub fn connect(&mut self, ctx: &egui::Context, url: String, fx: &mut Effects) {
+        if self.search.is_some() {
+            return;
+        }
+        fx.log(Level::Request, format!("connecting to {url}"));
+        self.link = Link::Connecting(url.clone());
+        let options = self.discovery.gateway;
+        self.search = Some(Search::Connect(Pending::spawn(ctx, "connect", move || {
+            PortForwarder::connect(&url, &options).map(Connection::of)
+        })));
+    }
+
+    /// A gateway is now in use: its facts are read afresh.
+    pub fn use_gateway(&mut self, connection: Connection) {
+        self.external_ip = None;
+        self.status = None;
+        self.info = None;
+        self.link = Link::Connected(connection);
+    }
+
+    /// Reads the external IP and the connection status again, unless a reading is under way.
+    pub fn read_info(&mut self, ctx: &egui::Context) {
+        let Some(forwarder) = self.forwarder().cloned() else {
+            return;
+        };
+        if self.info.is_none() {
+            self.info = Some(Pending::spawn(ctx, "info", move || Info {
+                external_ip: forwarder.external_ip(),
+                status: forwarder.status(),
+            }));
+        }
+    }
+
+    /// Takes the finished work: a gateway to use goes out as an effect.
+    pub fn poll(&mut self, fx: &mut Effects) {
+        let found = match &mut self.search {
+            Some(Search::Discover(pending)) => pending.poll().map(|r| r.map(Found::Many)),
+            Some(Search::Connect(pending)) => pending.poll().map(|r| r.map(Found::One)),
+            None => None,
+        };
+        if let Some(result) = found {
+            self.search = None;
+            match result {
+                Ok(Found::Many(Ok(mut found))) => {
+                    fx.log(Level::Ok, format!("discovery found {}", plural(found.len(), "gateway")));
+                    self.found = found.clone();
+                    if found.len() == 1 {
+                        fx.push(Effect::UseGateway(found.remove(0)));
+                    } else {
+                        self.link = Link::Choosing;
+                    }
+                }
+                Ok(Found::One(Ok(connection))) => {
+                    self.found.push(connection.clone());
+                    fx.push(Effect::UseGateway(connection));
+                }
+                Ok(Found::Many(Err(unfound))) => {
+                    let Unfound { error: err, diagnosis } = *unfound;
+                    fx.log(Level::Error, err.to_string());
+                    if let Some(diagnosis) = &diagnosis {
+                        for line in diagnosis.lines() {
+                            fx.log(Level::Warning, format!("discovery: {line}"));
+                        }
+                    }
+                    self.link = Link::NotFound(err.to_string(), diagnosis.map(Box::new));
+                }
+                Ok(Found::One(Err(err))) => {
+                    fx.log(Level::Error, err.to_string());
+                    self.link = Link::NotFound(err.to_string(), None);
+                }
+                Err(crash) => {
+                    let text = fx.failed(format!("internal error: {crash}")).text;
+                    self.link = Link::NotFound(text, None);
+                }
+            }
+        }
+        if let Some(result) = take(&mut self.info) {
+            match result {
+                Ok(info) => {
+                    if let Err(err) = &info.external_ip {
+                        fx.log(Level::Warning, format!("external IP: {err}"));
+                    }
+                    self.external_ip = Some(info.external_ip.map_err(|e| e.to_string()));
+                    self.status = Some(info.status.map_err(|e| e.to_string()));
+                }
+                Err(crash) => {
+                    let text = fx.failed(format!("internal error: {crash}")).text;
+                    self.status = Some(Err(text));
+                }
+            }
         }
     }
 
@@ -92,8 +305,11 @@ impl Header {
                     ui.label(format!("Connecting to {url}…"));
                 });
             }
-            Link::NotFound(reason) => {
+            Link::NotFound(reason, diagnosis) => {
                 ui.colored_label(ui.visuals().error_fg_color, format!("No gateway: {reason}"));
+                if let Some(diagnosis) = diagnosis {
+                    diagnosis_ui(ui, diagnosis);
+                }
                 ui.horizontal(|ui| {
                     if ui.button("Retry").on_hover_text("search the network again").clicked() {
                         action = Some(HeaderAction::Retry);
@@ -117,7 +333,7 @@ impl Header {
             Link::Choosing => {
                 ui.label(format!("{} gateways answered: choose one above.", self.found.len()));
             }
-            Link::Connected(forwarder) => self.connected_ui(ui, &forwarder.clone()),
+            Link::Connected(connection) => self.connected_ui(ui, &connection.clone()),
         }
         action
     }
@@ -131,8 +347,8 @@ impl Header {
             .width(360.0)
             .show_ui(ui, |ui| {
                 for f in &self.found {
-                    let d = f.gateway().description();
-                    let url = f.gateway().description_url();
+                    let d = f.forwarder.gateway().description();
+                    let url = f.forwarder.gateway().description_url();
                     let text = format!("{} ({}, {}) — {url}", d.friendly_name, d.model_name, d.igd_version);
                     if ui.selectable_label(current.as_deref() == Some(url), text).clicked() {
                         chosen = Some(HeaderAction::Use(f.clone()));
@@ -144,8 +360,8 @@ impl Header {
         chosen
     }
 
-    fn connected_ui(&self, ui: &mut egui::Ui, forwarder: &PortForwarder) {
-        let gateway = forwarder.gateway();
+    fn connected_ui(&self, ui: &mut egui::Ui, connection: &Connection) {
+        let gateway = connection.forwarder.gateway();
         let d = gateway.description();
         ui.horizontal_wrapped(|ui| {
             ui.label("Gateway:");
@@ -198,7 +414,7 @@ impl Header {
             }
             ui.separator();
             ui.label("Local IP:");
-            let local = forwarder.local_address();
+            let local = &connection.local;
             ui.monospace(local.ip.to_string());
             if let Some(interface) = &local.interface {
                 ui.weak(format!("({interface})"));
@@ -222,4 +438,21 @@ impl Header {
                 });
         }
     }
+}
+
+/// How long the second, explaining search listens after discovery found nothing.
+const DIAGNOSIS_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What discovery tried and what came back, and what to try next.
+fn diagnosis_ui(ui: &mut egui::Ui, diagnosis: &Diagnosis) {
+    egui::CollapsingHeader::new("What was tried")
+        .default_open(true)
+        .show(ui, |ui| {
+            for line in diagnosis.lines() {
+                ui.label(format!("• {line}"));
+            }
+            for advice in diagnosis.advice() {
+                ui.weak(format!("→ {advice}"));
+            }
+        });
 }

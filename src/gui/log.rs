@@ -1,10 +1,16 @@
 //! The log panel: every request and its result, also appended to a log file in the platform's
 //! data directory (never the working directory, which may be anywhere).
+//!
+//! The file is written by one writer at a time, on a worker ([`Pending`]): lines wait in
+//! memory while a write is in flight and go out together with the next one, in order. The
+//! UI thread never touches the file.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::pending::{Pending, take};
 
 /// How an entry reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +41,12 @@ pub struct Entry {
 pub struct Log {
     /// Every entry, oldest first.
     pub entries: Vec<Entry>,
-    file: Option<File>,
-    /// Where the file is, shown to the user.
+    /// Where the file is, shown to the user (`None` once it cannot be written).
     pub path: Option<PathBuf>,
+    /// Lines not handed to a writer yet.
+    unwritten: Vec<String>,
+    /// The write in flight: how it went.
+    writing: Option<Pending<std::io::Result<()>>>,
 }
 
 /// The log file's default place: e.g. `~/.local/share/portforward/portforward.log` on Linux.
@@ -46,22 +55,9 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl Log {
-    /// A log writing to `path` (in memory only when `None` or when the file cannot be opened).
+    /// A log writing to `path` (in memory only when `None` or once the file cannot be written).
     pub fn new(path: Option<PathBuf>) -> Log {
-        let file = path.as_ref().and_then(|path| {
-            let opened = path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| OpenOptions::new().create(true).append(true).open(path));
-            opened
-                .inspect_err(|err| tracing::warn!(path = %path.display(), %err, "cannot open the log file"))
-                .ok()
-        });
-        Log {
-            entries: Vec::new(),
-            path: file.as_ref().and(path),
-            file,
-        }
+        Log { path, ..Log::default() }
     }
 
     /// Adds an entry.
@@ -72,17 +68,61 @@ impl Log {
             .unwrap_or_default()
             .as_secs();
         let time = format!("{:02}:{:02}:{:02}", now / 3600 % 24, now / 60 % 60, now % 60);
-        if let Some(file) = &mut self.file {
+        if self.path.is_some() {
             let tag = match level {
                 Level::Request => "request",
                 Level::Ok => "ok",
                 Level::Warning => "warning",
                 Level::Error => "error",
             };
-            // A full disk must not stop the window; the entry still shows in the panel.
-            let _ = writeln!(file, "{now} {tag}: {text}");
+            self.unwritten.push(format!("{now} {tag}: {text}\n"));
         }
         self.entries.push(Entry { time, level, text });
+    }
+
+    /// Once a frame: takes the finished write and hands the waiting lines to a new one.
+    pub fn flush(&mut self, ctx: &egui::Context) {
+        if let Some(result) = take(&mut self.writing) {
+            let failure = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(err)) => Some(err.to_string()),
+                Err(crash) => Some(crash),
+            };
+            if let Some(err) = failure {
+                // A full disk must not stop the window; the entries still show in the panel.
+                tracing::warn!(%err, "cannot write the log file; the log stays in the window");
+                self.path = None;
+                self.unwritten.clear();
+            }
+        }
+        if self.writing.is_some() || self.unwritten.is_empty() {
+            return;
+        }
+        let Some(path) = self.path.clone() else {
+            return;
+        };
+        let lines = std::mem::take(&mut self.unwritten).concat();
+        self.writing = Some(Pending::spawn(ctx, "log", move || {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?
+                .write_all(lines.as_bytes())
+        }));
+    }
+
+    /// On closing: writes what is left, waiting at most `deadline` for the disk.
+    pub fn flush_before_exit(&mut self, ctx: &egui::Context, deadline: Duration) {
+        if let Some(writing) = self.writing.take() {
+            let _ = writing.wait(deadline);
+        }
+        self.flush(ctx);
+        if let Some(writing) = self.writing.take() {
+            let _ = writing.wait(deadline);
+        }
     }
 
     /// Draws the panel: only the visible lines, newest at the bottom.

@@ -1,26 +1,29 @@
-//! The desktop window: an eframe (egui) front end over the library. Every gateway call runs
-//! on a worker thread (see [`tasks`]); the UI thread only draws state.
+//! The desktop window: an eframe (egui) front end over the library. Every gateway call, file
+//! and kernel lookup runs on a worker ([`pending`]); the UI thread only draws state.
+//!
+//! One struct per view, each owning its state, its `ui` and its work in flight: the
+//! [`header`] (finding the gateway), the table ([`mappings`], drawn by [`table`]), the
+//! [`forms`], [`presets`], [`port_control`], the [`transfer`] windows, [`removal`] and
+//! [`undo`]. What a view's result means for the others is an [`effects::Effect`], applied by
+//! the [`app`] once a frame.
 
 mod app;
+mod effects;
 mod file_dialog;
 mod forms;
 mod header;
-mod jobs;
-#[cfg(test)]
-mod keep_owner_tests;
-mod keepalive;
 mod log;
-mod owners;
+mod mappings;
+mod pending;
 mod port_control;
 mod presets;
+mod removal;
 mod settings;
 mod table;
-mod tasks;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_presets;
 mod transfer;
+mod undo;
 
 use std::process::ExitCode;
 

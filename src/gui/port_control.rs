@@ -1,21 +1,50 @@
 //! The NAT-PMP/PCP tab: forward a port to this computer through NAT-PMP or PCP (routers
-//! without UPnP), and renew or remove the mappings made so. Every request runs on a worker.
+//! without UPnP), and renew or remove the mappings made so. Every request runs on a worker,
+//! and so does the write of the mappings file that follows it.
 
 use std::net::Ipv4Addr;
 
-use portforward::port_control::{DEFAULT_LIFETIME, PortControlClient, PortControlMapping, PortControlMode};
-use portforward::services::PortControlStore;
-use portforward::{Error, InputError, Lease, Port, Protocol};
+use portforward::port_control::{DEFAULT_LIFETIME, PortControlMapping, PortControlMode};
+use portforward::services::{
+    PortControlRequest, PortControlStore, map_port_control, renew_port_control, unmap_port_control,
+};
+use portforward::{Error, FileError, InputError, Lease, Port, Protocol};
 
+use super::effects::{Effect, Effects};
 use super::forms::{Feedback, blocked_reason, field, protocol_field, valid};
-use super::jobs::{Job, take_done};
-use super::log::{Level, Log};
+use super::log::Level;
+use super::pending::{Pending, open_store, take};
 
 /// What a request did.
 enum Change {
     Mapped(PortControlMapping),
     Renewed(PortControlMapping),
     Removed(PortControlMapping),
+}
+
+/// A request's result: what changed, and the store with it recorded (and whether that was
+/// written to disk).
+struct Done {
+    change: Change,
+    store: PortControlStore,
+    saved: Result<(), FileError>,
+}
+
+/// Runs `request` on a worker, then records what it did in a copy of `store` (written there).
+fn run(
+    ctx: &egui::Context,
+    store: &PortControlStore,
+    request: impl FnOnce() -> Result<Change, Error> + Send + 'static,
+) -> Pending<Result<Done, Error>> {
+    let mut store = store.clone();
+    Pending::spawn(ctx, "port control", move || {
+        let change = request()?;
+        let saved = match &change {
+            Change::Mapped(m) | Change::Renewed(m) => store.record(m.clone()),
+            Change::Removed(m) => store.forget(m),
+        };
+        Ok(Done { change, store, saved })
+    })
 }
 
 /// The tab's state: the form as typed, the mappings made, the request in flight.
@@ -31,37 +60,25 @@ pub struct PortControlPanel {
     protocol: Protocol,
     lifetime: String,
     mode: PortControlMode,
-    job: Option<Job<Result<Change, Error>>>,
+    /// Reading the mappings file.
+    opening: Option<Pending<Result<PortControlStore, String>>>,
+    job: Option<Pending<Result<Done, Error>>>,
     feedback: Option<Feedback>,
 }
 
 impl PortControlPanel {
-    /// A tab over `store`.
-    pub fn new(store: PortControlStore) -> PortControlPanel {
+    /// Reads the mappings kept in the platform's config directory in the background (in
+    /// memory, with the reason shown, if they cannot be read).
+    pub fn open_default(ctx: &egui::Context) -> PortControlPanel {
         PortControlPanel {
-            store,
+            opening: Some(open_store(
+                ctx,
+                "open port control",
+                PortControlStore::default_path,
+                PortControlStore::open,
+            )),
             ..PortControlPanel::default()
         }
-    }
-
-    /// The mappings kept in the platform's config directory (in memory, with the reason
-    /// shown, if they cannot be read).
-    pub fn open_default() -> PortControlPanel {
-        let opened = PortControlStore::default_path()
-            .ok_or_else(|| "this system has no config directory".to_owned())
-            .and_then(|path| PortControlStore::open(path).map_err(|e| e.to_string()));
-        match opened {
-            Ok(store) => PortControlPanel::new(store),
-            Err(reason) => PortControlPanel {
-                load_error: Some(format!("cannot keep NAT-PMP/PCP mappings for later runs: {reason}")),
-                ..PortControlPanel::default()
-            },
-        }
-    }
-
-    /// Whether a request is in flight.
-    pub fn busy(&self) -> bool {
-        self.job.is_some()
     }
 
     /// The mappings to mark in (or add to) the table.
@@ -69,40 +86,53 @@ impl PortControlPanel {
         self.store.mappings()
     }
 
-    /// Takes a finished request; returns whether our mappings changed.
-    fn poll(&mut self, log: &mut Log) -> bool {
-        let Some(result) = take_done(&mut self.job) else {
-            return false;
+    /// Takes finished work: the file read, a request done (our mappings changed).
+    pub fn poll(&mut self, fx: &mut Effects) {
+        if let Some(opened) = take(&mut self.opening) {
+            match opened.unwrap_or_else(|crash| Err(format!("internal error: {crash}"))) {
+                Ok(store) => {
+                    // Mappings from an earlier run: mark them in the table.
+                    if !store.mappings().is_empty() {
+                        fx.push(Effect::PortControlChanged);
+                    }
+                    self.store = store;
+                }
+                Err(reason) => {
+                    self.load_error = Some(format!("cannot keep NAT-PMP/PCP mappings for later runs: {reason}"));
+                }
+            }
+        }
+        let Some(result) = take(&mut self.job) else {
+            return;
         };
-        let (text, saved) = match result {
-            Ok(Ok(Change::Mapped(m))) => (format!("Forwarded {m}."), self.store.record(m)),
-            Ok(Ok(Change::Renewed(m))) => (format!("Renewed {m}."), self.store.record(m)),
-            Ok(Ok(Change::Removed(m))) => (
-                format!("Removed {}/{} (via {}).", m.external_port, m.protocol, m.via),
-                self.store.forget(&m),
-            ),
+        let done = match result {
+            Ok(Ok(done)) => done,
             Ok(Err(err)) => {
-                log.push(Level::Error, err.to_string());
-                self.feedback = Some(Feedback::error(err.to_string()));
-                return false;
+                self.feedback = Some(fx.failed(err.to_string()));
+                return;
             }
             Err(crash) => {
                 self.feedback = Some(Feedback::error(format!("internal error: {crash}")));
-                return false;
+                return;
             }
         };
-        log.push(Level::Ok, text.clone());
-        self.feedback = Some(match saved {
+        let text = match &done.change {
+            Change::Mapped(m) => format!("Forwarded {m}."),
+            Change::Renewed(m) => format!("Renewed {m}."),
+            Change::Removed(m) => format!("Removed {}/{} (via {}).", m.external_port, m.protocol, m.via),
+        };
+        self.store = done.store;
+        fx.log(Level::Ok, text.clone());
+        self.feedback = Some(match done.saved {
             Ok(()) => Feedback::ok(text),
             Err(err) => Feedback::error(format!("{text} But it could not be kept for later runs: {err}")),
         });
-        true
+        fx.push(Effect::PortControlChanged);
     }
 
     /// Draws the tab. `upnp_gateway` is the UPnP gateway's address, when connected (the usual
-    /// NAT-PMP server). Returns whether our mappings changed.
-    pub fn ui(&mut self, ui: &mut egui::Ui, upnp_gateway: Option<Ipv4Addr>, log: &mut Log) -> bool {
-        let changed = self.poll(log);
+    /// NAT-PMP server).
+    pub fn ui(&mut self, ui: &mut egui::Ui, upnp_gateway: Option<Ipv4Addr>, fx: &mut Effects) {
         ui.weak("For routers without UPnP: forward a port to this computer over PCP or NAT-PMP. Neither can list the router's table; mappings made here are marked \"via PCP\" / \"via NAT-PMP\" in it.");
         if let Some(error) = &self.load_error {
             Feedback::error(error.clone()).ui(ui);
@@ -197,26 +227,26 @@ impl PortControlPanel {
             feedback.ui(ui);
         }
         if map && let Some(internal) = internal_port {
-            let (protocol, mode) = (self.protocol, self.mode);
-            let lifetime = lifetime.unwrap_or(DEFAULT_LIFETIME);
-            let target = gateway.or(upnp_gateway);
-            log.push(
+            let request = PortControlRequest {
+                gateway: gateway.or(upnp_gateway),
+                mode: self.mode,
+                protocol: self.protocol,
+                internal_port: internal,
+                external_port,
+                lifetime: lifetime.unwrap_or(DEFAULT_LIFETIME),
+            };
+            fx.log(
                 Level::Request,
                 format!(
-                    "{mode}: map {}/{protocol} to this computer's port {internal}",
-                    external_port.unwrap_or(internal)
+                    "{}: map {}/{} to this computer's port {internal}",
+                    request.mode,
+                    external_port.unwrap_or(internal),
+                    request.protocol
                 ),
             );
             self.feedback = None;
-            self.job = Some(Job::spawn(ui.ctx(), "port control", move || {
-                let gateway = match target {
-                    Some(ip) => ip,
-                    None => portforward::host::default_gateway()?,
-                };
-                let client = PortControlClient::new(gateway)?.with_mode(mode);
-                client
-                    .map(protocol, internal, Some(external_port.unwrap_or(internal)), lifetime)
-                    .map(Change::Mapped)
+            self.job = Some(run(ui.ctx(), &self.store, move || {
+                map_port_control(&request).map(Change::Mapped)
             }));
         }
         ui.separator();
@@ -236,32 +266,29 @@ impl PortControlPanel {
                 ui.label(egui::RichText::new(m.to_string()).small());
                 ui.horizontal(|ui| {
                     if ui.add_enabled(!busy, egui::Button::new("Renew")).clicked() {
-                        log.push(
+                        fx.log(
                             Level::Request,
                             format!("renew {}/{} via {}", m.external_port, m.protocol, m.via),
                         );
                         let mapping = m.clone();
-                        self.job = Some(Job::spawn(ui.ctx(), "port control", move || {
-                            PortControlClient::new(mapping.gateway)?
-                                .renew(&mapping, None)
-                                .map(Change::Renewed)
+                        self.job = Some(run(ui.ctx(), &self.store, move || {
+                            renew_port_control(&mapping).map(Change::Renewed)
                         }));
                     }
                     let remove = egui::Button::new(format!("Remove {}/{}", m.external_port, m.protocol));
                     if ui.add_enabled(!busy, remove).clicked() {
-                        log.push(
+                        fx.log(
                             Level::Request,
                             format!("remove {}/{} via {}", m.external_port, m.protocol, m.via),
                         );
                         let mapping = m.clone();
-                        self.job = Some(Job::spawn(ui.ctx(), "port control", move || {
-                            PortControlClient::new(mapping.gateway)?.unmap(&mapping)?;
+                        self.job = Some(run(ui.ctx(), &self.store, move || {
+                            unmap_port_control(&mapping)?;
                             Ok(Change::Removed(mapping))
                         }));
                     }
                 });
             });
         }
-        changed
     }
 }

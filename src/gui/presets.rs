@@ -1,14 +1,16 @@
 //! The Presets tab: saved sets of mappings, applied in one click (with a spinner and a result
-//! per row), made from the table's selection, edited in a window, deleted after a yes.
+//! per row), made from the table's selection, edited in a window, deleted after a yes. The
+//! presets file is read and written on a worker: the store changes when the write is done.
 
 use std::sync::Arc;
 
 use portforward::services::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
-use portforward::{BulkReport, Description, InputError, Lease, Mapping, Port, PortForwarder, Protocol};
+use portforward::{BulkReport, Description, Error, InputError, Lease, Mapping, Port, PortForwarder, Protocol};
 
+use super::effects::{Effect, Effects};
 use super::forms::Feedback;
-use super::jobs::Job;
-use super::log::{Level, Log};
+use super::log::Level;
+use super::pending::{Pending, open_store, take};
 use super::table::plural;
 
 /// What the tab needs from the rest of the window.
@@ -17,14 +19,37 @@ pub struct PresetsContext<'a> {
     pub forwarder: Option<&'a Arc<PortForwarder>>,
     /// The table's selected rows (for "new from selection").
     pub selection: &'a [Mapping],
-    /// Where requests and results are logged.
-    pub log: &'a mut Log,
+    /// Whether the presets file is being written elsewhere (a second writer waits).
+    pub busy_elsewhere: bool,
 }
 
 /// A preset being applied.
 struct Applying {
     name: String,
-    job: Job<BulkReport>,
+    pending: Pending<BulkReport>,
+}
+
+/// What a write of the presets file was for.
+enum Write {
+    /// The editor's save of this preset.
+    Save(String),
+    /// The deletion of this preset.
+    Delete(String),
+}
+
+/// Saves `preset` (replacing the one called `replacing`) into a copy of `store` on a worker;
+/// the copy, written, comes back to replace the store.
+pub fn save_in_background(
+    ctx: &egui::Context,
+    store: &PresetStore,
+    preset: Preset,
+    replacing: Option<String>,
+) -> Pending<Result<PresetStore, Error>> {
+    let mut store = store.clone();
+    Pending::spawn(ctx, "save preset", move || {
+        store.save(preset, replacing.as_deref())?;
+        Ok(store)
+    })
 }
 
 /// The tab's state.
@@ -34,6 +59,10 @@ pub struct PresetsPanel {
     pub store: PresetStore,
     /// Why the presets file could not be read (the store is then in memory only).
     pub load_error: Option<String>,
+    /// Reading the presets file.
+    opening: Option<Pending<Result<PresetStore, String>>>,
+    /// Writing it, and why.
+    writing: Option<(Write, Pending<Result<PresetStore, Error>>)>,
     editor: Option<PresetEditor>,
     applying: Option<Applying>,
     /// The last apply: which preset, and what happened to each row.
@@ -45,6 +74,7 @@ pub struct PresetsPanel {
 
 impl PresetsPanel {
     /// A tab over `store`.
+    #[cfg(test)]
     pub fn new(store: PresetStore) -> PresetsPanel {
         PresetsPanel {
             store,
@@ -52,41 +82,49 @@ impl PresetsPanel {
         }
     }
 
-    /// The presets in the platform's config directory; if they cannot be read, an empty store
-    /// in memory and the reason, shown in the tab (the file is never overwritten then).
-    pub fn open_default() -> PresetsPanel {
-        let opened = PresetStore::default_path()
-            .ok_or_else(|| "this system has no config directory".to_owned())
-            .and_then(|path| PresetStore::open(path).map_err(|e| e.to_string()));
-        match opened {
-            Ok(store) => PresetsPanel::new(store),
-            Err(reason) => PresetsPanel {
-                load_error: Some(format!("cannot keep presets: {reason}")),
-                ..PresetsPanel::default()
-            },
+    /// Reads the presets in the platform's config directory in the background; if they cannot
+    /// be read, the store stays empty in memory and the reason is shown in the tab (the file is
+    /// never overwritten then).
+    pub fn open_default(ctx: &egui::Context) -> PresetsPanel {
+        PresetsPanel {
+            opening: Some(open_store(
+                ctx,
+                "open presets",
+                PresetStore::default_path,
+                PresetStore::open,
+            )),
+            ..PresetsPanel::default()
         }
     }
 
-    /// Whether a preset is being applied (the window keeps drawing its spinner).
-    pub fn busy(&self) -> bool {
-        self.applying.is_some()
+    /// Whether the presets file is being written (another writer waits for it).
+    pub fn writing(&self) -> bool {
+        self.writing.is_some() || self.opening.is_some()
     }
 
-    /// Takes a finished apply; returns whether the router's table changed.
-    fn poll(&mut self, log: &mut Log) -> bool {
+    /// Takes finished work: the file read or written, an apply; the apply changes the table.
+    pub fn poll(&mut self, fx: &mut Effects) {
+        if let Some(opened) = take(&mut self.opening) {
+            match opened.unwrap_or_else(|crash| Err(format!("internal error: {crash}"))) {
+                Ok(store) => self.store = store,
+                Err(reason) => self.load_error = Some(format!("cannot keep presets: {reason}")),
+            }
+        }
+        self.poll_write(fx);
         let Some(applying) = &mut self.applying else {
-            return false;
+            return;
         };
-        let Some(result) = applying.job.poll() else {
-            return false;
+        let Some(result) = applying.pending.poll() else {
+            return;
         };
-        let name = self.applying.take().expect("checked above").name;
+        let name = std::mem::take(&mut applying.name);
+        self.applying = None;
         match result {
             Ok(report) => {
                 for (mapping, why) in &report.failed {
-                    log.push(Level::Error, format!("preset \"{name}\": {mapping}: {why}"));
+                    fx.log(Level::Error, format!("preset \"{name}\": {mapping}: {why}"));
                 }
-                log.push(
+                fx.log(
                     Level::Ok,
                     format!("preset \"{name}\": added {}", plural(report.done.len(), "mapping")),
                 );
@@ -94,17 +132,47 @@ impl PresetsPanel {
                 self.last_apply = Some((name, report));
             }
             Err(crash) => {
-                let text = format!("internal error applying \"{name}\": {crash}");
-                log.push(Level::Error, text.clone());
-                self.feedback = Some(Feedback::error(text));
+                self.feedback = Some(fx.failed(format!("internal error applying \"{name}\": {crash}")));
             }
         }
-        true
+        fx.push(Effect::TableChanged);
     }
 
-    /// Draws the tab (and the editor window); returns whether the router's table changed.
-    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PresetsContext<'_>) -> bool {
-        let changed = self.poll(cx.log);
+    fn poll_write(&mut self, fx: &mut Effects) {
+        let Some((_, pending)) = &mut self.writing else {
+            return;
+        };
+        let Some(result) = pending.poll() else {
+            return;
+        };
+        let Some((write, _)) = self.writing.take() else {
+            return;
+        };
+        let result = result
+            .map_err(|crash| format!("internal error: {crash}"))
+            .and_then(|written| written.map_err(|e| e.to_string()));
+        match (write, result) {
+            (Write::Save(name), Ok(store)) => {
+                self.store = store;
+                fx.log(Level::Ok, format!("saved preset \"{name}\""));
+                self.feedback = Some(Feedback::ok(format!("Saved preset \"{name}\".")));
+                self.editor = None;
+            }
+            (Write::Save(_), Err(err)) => match &mut self.editor {
+                Some(editor) => editor.error = Some(err),
+                None => self.feedback = Some(Feedback::error(err)),
+            },
+            (Write::Delete(name), Ok(store)) => {
+                self.store = store;
+                fx.log(Level::Ok, format!("deleted preset \"{name}\""));
+                self.feedback = Some(Feedback::ok(format!("Deleted preset \"{name}\".")));
+            }
+            (Write::Delete(_), Err(err)) => self.feedback = Some(Feedback::error(err)),
+        }
+    }
+
+    /// Draws the tab (and the editor window).
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &PresetsContext<'_>, fx: &mut Effects) {
         ui.weak(
             "Named sets of mappings, applied in one click. \"This computer\" is whichever computer applies the preset.",
         );
@@ -191,15 +259,18 @@ impl PresetsPanel {
                 ui.separator();
             });
         }
-        if let Some(name) = delete {
+        if let Some(name) = delete
+            && self.writing.is_none()
+            && !cx.busy_elsewhere
+        {
             self.confirm_delete = None;
-            match self.store.delete(&name) {
-                Ok(_) => {
-                    cx.log.push(Level::Ok, format!("deleted preset \"{name}\""));
-                    self.feedback = Some(Feedback::ok(format!("Deleted preset \"{name}\".")));
-                }
-                Err(err) => self.feedback = Some(Feedback::error(err.to_string())),
-            }
+            let mut store = self.store.clone();
+            let deleting = name.clone();
+            let pending = Pending::spawn(ui.ctx(), "delete preset", move || {
+                store.delete(&deleting)?;
+                Ok(store)
+            });
+            self.writing = Some((Write::Delete(name), pending));
         }
         if let Some(preset) = edit {
             self.editor = Some(PresetEditor::new(
@@ -209,7 +280,7 @@ impl PresetsPanel {
             ));
         }
         if let (Some(preset), Some(forwarder)) = (apply, cx.forwarder) {
-            cx.log.push(
+            fx.log(
                 Level::Request,
                 format!(
                     "apply preset \"{}\" ({})",
@@ -222,17 +293,16 @@ impl PresetsPanel {
             self.last_apply = None;
             self.applying = Some(Applying {
                 name,
-                job: Job::spawn(ui.ctx(), "apply preset", move || forwarder.apply_preset(&preset)),
+                pending: Pending::spawn(ui.ctx(), "apply preset", move || forwarder.apply_preset(&preset)),
             });
         }
         if let Some(feedback) = &self.feedback {
             feedback.ui(ui);
         }
-        self.editor_window(ui.ctx(), cx.log);
-        changed
+        self.editor_window(ui.ctx(), cx.busy_elsewhere);
     }
 
-    fn editor_window(&mut self, ctx: &egui::Context, log: &mut Log) {
+    fn editor_window(&mut self, ctx: &egui::Context, busy_elsewhere: bool) {
         let Some(editor) = &mut self.editor else {
             return;
         };
@@ -251,18 +321,13 @@ impl PresetsPanel {
             .min_width(720.0)
             .show(ctx, |ui| outcome = editor.ui(ui));
         match outcome {
-            Some(EditorOutcome::Save(preset)) => {
+            Some(EditorOutcome::Save(preset)) if self.writing.is_none() && !busy_elsewhere => {
                 let original = editor.original.clone();
                 let name = preset.name.clone();
-                match self.store.save(preset, original.as_deref()) {
-                    Ok(()) => {
-                        log.push(Level::Ok, format!("saved preset \"{name}\""));
-                        self.feedback = Some(Feedback::ok(format!("Saved preset \"{name}\".")));
-                        self.editor = None;
-                    }
-                    Err(err) => editor.error = Some(err.to_string()),
-                }
+                let pending = save_in_background(ctx, &self.store, preset, original);
+                self.writing = Some((Write::Save(name), pending));
             }
+            Some(EditorOutcome::Save(_)) => {}
             Some(EditorOutcome::Cancel) => self.editor = None,
             None if !open => self.editor = None,
             None => {}

@@ -59,8 +59,6 @@ pub struct Table {
     pub focus_filter: bool,
     /// Rows made through NAT-PMP or PCP, marked "via …".
     pub via: HashMap<MappingKey, PortControlProtocol>,
-    /// The mappings kept alive, marked in the lease column.
-    pub kept: HashSet<MappingKey>,
 }
 
 impl Default for Table {
@@ -77,7 +75,6 @@ impl Default for Table {
             selection_generation: 0,
             focus_filter: false,
             via: HashMap::new(),
-            kept: HashSet::new(),
         }
     }
 }
@@ -164,8 +161,15 @@ impl Table {
         self.order_for = Some((sort, needle));
     }
 
-    /// Draws the filter box and the table. `sort` and `filter` are the persisted settings.
-    pub fn ui(&mut self, ui: &mut egui::Ui, sort: &mut Sort, filter: &mut String) -> Vec<TableAction> {
+    /// Draws the filter box and the table. `sort` and `filter` are the persisted settings;
+    /// `kept` the mappings keep-alive renews, marked in the lease column.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        sort: &mut Sort,
+        filter: &mut String,
+        kept: &HashSet<MappingKey>,
+    ) -> Vec<TableAction> {
         let mut actions = Vec::new();
         ui.horizontal(|ui| {
             let label = ui.label("Filter");
@@ -231,7 +235,6 @@ impl Table {
             let rows = &self.rows;
             let local_ip = self.local_ip.map(|ip| ip.to_string());
             let via = &self.via;
-            let kept = &self.kept;
             table
                 .header(text_height + 4.0, |mut header| {
                     for column in Column::ALL {

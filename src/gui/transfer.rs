@@ -1,19 +1,22 @@
 //! Export and Import windows. Export writes the table, the selected rows or a preset as JSON
 //! or CSV; Import reads a file, shows the plan (to add / conflicts / unchanged / invalid) and
-//! sends nothing until the user confirms. Files are chosen with the native dialog or typed.
+//! sends nothing until the user confirms. Files are chosen with the native dialog or typed;
+//! files are read and written on workers, through the library's export and import services.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use portforward::services::presets::PresetStore;
-use portforward::services::transfer::{self, Format, ImportFile, ImportPlan};
+use portforward::services::transfer::{Format, ImportFile, ImportPlan, PlannedRow};
+use portforward::services::{export_preset_to, export_rows_to, export_table_to, plan_import_from};
 use portforward::{BulkReport, Error, Mapping, PortForwarder};
 
+use super::effects::{Effect, Effects};
 use super::file_dialog::{self, Picked, Purpose};
 use super::forms::Feedback;
-use super::jobs::{Job, take_done};
-use super::log::{Level, Log};
-use super::presets::report_ui;
+use super::log::Level;
+use super::pending::{Pending, take};
+use super::presets::{report_ui, save_in_background};
 use super::table::plural;
 
 /// What the windows need from the rest of the window.
@@ -23,9 +26,9 @@ pub struct TransferContext<'a> {
     /// The table's selected rows.
     pub selection: &'a [Mapping],
     /// The presets (export one; save an import as one).
-    pub presets: &'a mut PresetStore,
-    /// Where requests and results are logged.
-    pub log: &'a mut Log,
+    pub presets: &'a PresetStore,
+    /// Whether the presets file is being written elsewhere (a second writer waits).
+    pub presets_busy: bool,
 }
 
 /// What to export.
@@ -44,8 +47,8 @@ struct ExportWindow {
     source: Source,
     format: Format,
     path: String,
-    pick: Option<Job<Picked>>,
-    writing: Option<Job<Result<usize, Error>>>,
+    pick: Option<Pending<Picked>>,
+    writing: Option<Pending<Result<usize, Error>>>,
     feedback: Option<Feedback>,
 }
 
@@ -53,11 +56,13 @@ struct ExportWindow {
 #[derive(Default)]
 struct ImportWindow {
     path: String,
-    pick: Option<Job<Picked>>,
+    pick: Option<Pending<Picked>>,
     /// Reading the file and the router's table.
-    reading: Option<Job<Result<(ImportFile, ImportPlan), Error>>>,
+    reading: Option<Pending<Result<(ImportFile, ImportPlan), Error>>>,
     plan: Option<(ImportFile, ImportPlan)>,
-    applying: Option<Job<BulkReport>>,
+    applying: Option<Pending<BulkReport>>,
+    /// Saving the file's rows as a preset.
+    saving: Option<Pending<Result<PresetStore, Error>>>,
     report: Option<BulkReport>,
     preset_name: String,
     feedback: Option<Feedback>,
@@ -76,15 +81,9 @@ impl TransferWindows {
         self.export.is_some() || self.import.is_some()
     }
 
-    /// Whether work is in flight (the window keeps drawing its spinner).
-    pub fn busy(&self) -> bool {
-        self.export
-            .as_ref()
-            .is_some_and(|e| e.pick.is_some() || e.writing.is_some())
-            || self
-                .import
-                .as_ref()
-                .is_some_and(|i| i.pick.is_some() || i.reading.is_some() || i.applying.is_some())
+    /// Whether the presets file is being written from here.
+    pub fn writing_presets(&self) -> bool {
+        self.import.as_ref().is_some_and(|i| i.saving.is_some())
     }
 
     /// The toolbar's Export… and Import… buttons.
@@ -112,8 +111,8 @@ impl TransferWindows {
         }
     }
 
-    /// Draws the open windows; returns whether the router's table changed.
-    pub fn ui(&mut self, ctx: &egui::Context, cx: &mut TransferContext<'_>) -> bool {
+    /// Draws the open windows.
+    pub fn ui(&mut self, ctx: &egui::Context, cx: &TransferContext<'_>, fx: &mut Effects) {
         if let Some(export) = &mut self.export {
             let mut open = true;
             egui::Window::new("Export")
@@ -121,12 +120,11 @@ impl TransferWindows {
                 .pivot(egui::Align2::CENTER_TOP)
                 .default_pos(ctx.content_rect().center_top() + egui::vec2(0.0, 90.0))
                 .default_width(460.0)
-                .show(ctx, |ui| export.ui(ui, cx));
+                .show(ctx, |ui| export.ui(ui, cx, fx));
             if !open {
                 self.export = None;
             }
         }
-        let mut changed = false;
         if let Some(import) = &mut self.import {
             let mut open = true;
             egui::Window::new("Import")
@@ -134,18 +132,22 @@ impl TransferWindows {
                 .pivot(egui::Align2::CENTER_TOP)
                 .default_pos(ctx.content_rect().center_top() + egui::vec2(0.0, 90.0))
                 .default_width(620.0)
-                .show(ctx, |ui| changed = import.ui(ui, cx));
-            // A window closed mid-apply still reports: the job is polled until it ends.
-            if !open && import.applying.is_none() {
+                .show(ctx, |ui| import.ui(ui, cx, fx));
+            // A window closed mid-apply still reports: the work is polled until it ends.
+            if !open && import.applying.is_none() && import.saving.is_none() {
                 self.import = None;
             }
         }
-        changed
     }
 }
 
 /// The path field with its Browse… button; returns the path when one is typed.
-fn path_row(ui: &mut egui::Ui, path: &mut String, pick: &mut Option<Job<Picked>>, purpose: Purpose) -> Option<PathBuf> {
+fn path_row(
+    ui: &mut egui::Ui,
+    path: &mut String,
+    pick: &mut Option<Pending<Picked>>,
+    purpose: Purpose,
+) -> Option<PathBuf> {
     ui.horizontal(|ui| {
         let label = ui.label("File");
         ui.add(
@@ -166,8 +168,8 @@ fn path_row(ui: &mut egui::Ui, path: &mut String, pick: &mut Option<Job<Picked>>
 }
 
 /// Absorbs a finished dialog into the path field; returns a message worth showing.
-fn absorb_pick(pick: &mut Option<Job<Picked>>, path: &mut String) -> Option<Feedback> {
-    match take_done(pick)? {
+fn absorb_pick(pick: &mut Option<Pending<Picked>>, path: &mut String) -> Option<Feedback> {
+    match take(pick)? {
         Ok(Picked::Path(chosen)) => {
             *path = chosen.display().to_string();
             None
@@ -180,19 +182,19 @@ fn absorb_pick(pick: &mut Option<Job<Picked>>, path: &mut String) -> Option<Feed
 }
 
 impl ExportWindow {
-    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut TransferContext<'_>) {
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &TransferContext<'_>, fx: &mut Effects) {
         if let Some(message) = absorb_pick(&mut self.pick, &mut self.path) {
             self.feedback = Some(message);
         }
-        if let Some(result) = take_done(&mut self.writing) {
+        if let Some(result) = take(&mut self.writing) {
             self.feedback = Some(match result {
                 Ok(Ok(rows)) => {
                     let text = format!("Wrote {} to {}.", plural(rows, "mapping"), self.path.trim());
-                    cx.log.push(Level::Ok, text.clone());
+                    fx.log(Level::Ok, text.clone());
                     Feedback::ok(text)
                 }
                 Ok(Err(err)) => {
-                    cx.log.push(Level::Error, format!("export: {err}"));
+                    fx.log(Level::Error, format!("export: {err}"));
                     Feedback::error(err.to_string())
                 }
                 Err(crash) => Feedback::error(format!("internal error: {crash}")),
@@ -254,7 +256,7 @@ impl ExportWindow {
             if export.clicked()
                 && let Some(path) = path
             {
-                self.start(ui.ctx(), cx, with_extension(path, self.format));
+                self.start(ui.ctx(), cx, fx, with_extension(path, self.format));
             }
         });
         if let Some(feedback) = &self.feedback {
@@ -262,42 +264,31 @@ impl ExportWindow {
         }
     }
 
-    fn start(&mut self, ctx: &egui::Context, cx: &mut TransferContext<'_>, path: PathBuf) {
+    fn start(&mut self, ctx: &egui::Context, cx: &TransferContext<'_>, fx: &mut Effects, path: PathBuf) {
         let format = self.format;
         self.path = path.display().to_string();
         self.feedback = None;
-        cx.log
-            .push(Level::Request, format!("export to {} ({format})", path.display()));
         let work: Box<dyn FnOnce() -> Result<usize, Error> + Send> = match &self.source {
             Source::Table => {
                 let Some(forwarder) = cx.forwarder.cloned() else {
                     return;
                 };
-                Box::new(move || {
-                    let table = forwarder.get_all_mappings()?;
-                    transfer::write_file(&path, &transfer::export_table(&table.mappings, format))?;
-                    Ok(table.mappings.len())
-                })
+                Box::new(move || export_table_to(&forwarder, &path, format))
             }
             Source::Selection => {
                 let rows = cx.selection.to_vec();
-                Box::new(move || {
-                    transfer::write_file(&path, &transfer::export_table(&rows, format))?;
-                    Ok(rows.len())
-                })
+                Box::new(move || export_rows_to(&rows, &path, format))
             }
             Source::Preset(name) => {
                 let Some(preset) = cx.presets.get(name).cloned() else {
                     self.feedback = Some(Feedback::error(format!("there is no preset \"{name}\" any more")));
                     return;
                 };
-                Box::new(move || {
-                    transfer::write_file(&path, &transfer::export_preset(&preset, format))?;
-                    Ok(preset.mappings.len())
-                })
+                Box::new(move || export_preset_to(&preset, &path, format))
             }
         };
-        self.writing = Some(Job::spawn(ctx, "export", work));
+        fx.log(Level::Request, format!("export to {} ({format})", self.path));
+        self.writing = Some(Pending::spawn(ctx, "export", work));
     }
 }
 
@@ -311,15 +302,15 @@ fn with_extension(path: PathBuf, format: Format) -> PathBuf {
 }
 
 impl ImportWindow {
-    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut TransferContext<'_>) -> bool {
-        let mut changed = false;
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &TransferContext<'_>, fx: &mut Effects) {
         if let Some(message) = absorb_pick(&mut self.pick, &mut self.path) {
             self.feedback = Some(message);
         }
-        if let Some(result) = take_done(&mut self.reading) {
+        self.poll_saving(fx);
+        if let Some(result) = take(&mut self.reading) {
             match result {
                 Ok(Ok((file, plan))) => {
-                    cx.log.push(
+                    fx.log(
                         Level::Ok,
                         format!(
                             "import plan: {} to add, {} conflicting, {} unchanged, {} invalid",
@@ -335,20 +326,20 @@ impl ImportWindow {
                     self.plan = Some((file, plan));
                 }
                 Ok(Err(err)) => {
-                    cx.log.push(Level::Error, format!("import: {err}"));
+                    fx.log(Level::Error, format!("import: {err}"));
                     self.feedback = Some(Feedback::error(err.to_string()));
                 }
                 Err(crash) => self.feedback = Some(Feedback::error(format!("internal error: {crash}"))),
             }
         }
-        if let Some(result) = take_done(&mut self.applying) {
-            changed = true;
+        if let Some(result) = take(&mut self.applying) {
+            fx.push(Effect::TableChanged);
             match result {
                 Ok(report) => {
                     for (m, why) in &report.failed {
-                        cx.log.push(Level::Error, format!("import: {m}: {why}"));
+                        fx.log(Level::Error, format!("import: {m}: {why}"));
                     }
-                    cx.log.push(
+                    fx.log(
                         Level::Ok,
                         format!("import: added {}", plural(report.done.len(), "mapping")),
                     );
@@ -379,7 +370,7 @@ impl ImportWindow {
             if read.clicked()
                 && let (Some(path), Some(forwarder)) = (path, cx.forwarder)
             {
-                self.start_reading(ui.ctx(), cx.log, path, Arc::clone(forwarder));
+                self.start_reading(ui.ctx(), fx, path, Arc::clone(forwarder));
             }
         });
         if let Some(feedback) = &self.feedback {
@@ -389,7 +380,7 @@ impl ImportWindow {
             report_ui(ui, report);
         }
         let Some((file, plan)) = &self.plan else {
-            return changed;
+            return;
         };
         ui.separator();
         plan_ui(ui, plan);
@@ -414,47 +405,53 @@ impl ImportWindow {
             let label = ui.label("Preset name");
             ui.add(egui::TextEdit::singleline(&mut self.preset_name).desired_width(180.0))
                 .labelled_by(label.id);
+            let free = !cx.presets_busy && self.saving.is_none();
             save_preset = ui
-                .add_enabled(!file.rows.is_empty(), egui::Button::new("Save as preset"))
+                .add_enabled(!file.rows.is_empty() && free, egui::Button::new("Save as preset"))
                 .on_hover_text("keep the file's valid rows as a preset instead of adding them now")
                 .clicked();
         });
         if apply && let Some(forwarder) = cx.forwarder {
             let rows = plan.mappings_to_add();
-            cx.log
-                .push(Level::Request, format!("import: add {}", plural(rows.len(), "mapping")));
+            fx.log(Level::Request, format!("import: add {}", plural(rows.len(), "mapping")));
             let forwarder = Arc::clone(forwarder);
             self.report = None;
-            self.applying = Some(Job::spawn(ui.ctx(), "import", move || forwarder.add_mappings(&rows)));
+            self.applying = Some(Pending::spawn(ui.ctx(), "import", move || {
+                forwarder.add_mappings(&rows)
+            }));
         }
         if save_preset {
-            let result = file
-                .clone()
-                .into_preset(&self.preset_name)
-                .map_err(Error::from)
-                .and_then(|preset| cx.presets.save(preset, None));
-            self.feedback = Some(match result {
-                Ok(()) => {
-                    let text = format!("Saved preset \"{}\".", self.preset_name.trim());
-                    cx.log.push(Level::Ok, text.clone());
-                    Feedback::ok(text)
-                }
-                Err(err) => Feedback::error(err.to_string()),
-            });
+            match file.clone().into_preset(&self.preset_name) {
+                Ok(preset) => self.saving = Some(save_in_background(ui.ctx(), cx.presets, preset, None)),
+                Err(err) => self.feedback = Some(Feedback::error(err.to_string())),
+            }
         }
-        changed
     }
 
-    fn start_reading(&mut self, ctx: &egui::Context, log: &mut Log, path: PathBuf, forwarder: Arc<PortForwarder>) {
-        log.push(Level::Request, format!("import: reading {}", path.display()));
+    /// Takes a finished save of the file's rows as a preset: the presets tab gets the store.
+    fn poll_saving(&mut self, fx: &mut Effects) {
+        let Some(result) = take(&mut self.saving) else {
+            return;
+        };
+        self.feedback = Some(match result {
+            Ok(Ok(store)) => {
+                fx.push(Effect::PresetsSaved(store));
+                let text = format!("Saved preset \"{}\".", self.preset_name.trim());
+                fx.log(Level::Ok, text.clone());
+                Feedback::ok(text)
+            }
+            Ok(Err(err)) => Feedback::error(err.to_string()),
+            Err(crash) => Feedback::error(format!("internal error: {crash}")),
+        });
+    }
+
+    fn start_reading(&mut self, ctx: &egui::Context, fx: &mut Effects, path: PathBuf, forwarder: Arc<PortForwarder>) {
+        fx.log(Level::Request, format!("import: reading {}", path.display()));
         self.plan = None;
         self.report = None;
         self.feedback = None;
-        self.reading = Some(Job::spawn(ctx, "import plan", move || {
-            let file = transfer::read_import(&path)?;
-            let table = forwarder.get_all_mappings()?;
-            let plan = transfer::plan_import(&file, &table.mappings, forwarder.local_ip());
-            Ok((file, plan))
+        self.reading = Some(Pending::spawn(ctx, "import plan", move || {
+            plan_import_from(&forwarder, &path)
         }));
     }
 }
@@ -468,10 +465,32 @@ fn file_stem(path: &str) -> String {
 
 /// The plan, section by section; long sections scroll.
 fn plan_ui(ui: &mut egui::Ui, plan: &ImportPlan) {
-    let section = |ui: &mut egui::Ui, title: String, lines: Vec<String>, color: Option<egui::Color32>| {
+    let planned = |rows: &[PlannedRow]| -> Vec<String> {
+        rows.iter().map(|r| format!("line {}: {}", r.line, r.mapping)).collect()
+    };
+    let error = Some(ui.visuals().error_fg_color);
+    let sections = [
+        (format!("To add: {}", plan.to_add.len()), planned(&plan.to_add), None),
+        (
+            format!("Conflicts: {} (not sent)", plan.conflicts.len()),
+            plan.conflicts.iter().map(ToString::to_string).collect(),
+            error,
+        ),
+        (
+            format!("Unchanged: {}", plan.unchanged.len()),
+            planned(&plan.unchanged),
+            None,
+        ),
+        (
+            format!("Invalid: {} (not sent)", plan.invalid.len()),
+            plan.invalid.iter().map(ToString::to_string).collect(),
+            error,
+        ),
+    ];
+    for (title, lines, color) in sections {
         ui.strong(title);
         if lines.is_empty() {
-            return;
+            continue;
         }
         egui::ScrollArea::vertical()
             .id_salt(ui.next_auto_id())
@@ -485,36 +504,5 @@ fn plan_ui(ui: &mut egui::Ui, plan: &ImportPlan) {
                     });
                 }
             });
-    };
-    let error = ui.visuals().error_fg_color;
-    section(
-        ui,
-        format!("To add: {}", plan.to_add.len()),
-        plan.to_add
-            .iter()
-            .map(|r| format!("line {}: {}", r.line, r.mapping))
-            .collect(),
-        None,
-    );
-    section(
-        ui,
-        format!("Conflicts: {} (not sent)", plan.conflicts.len()),
-        plan.conflicts.iter().map(ToString::to_string).collect(),
-        Some(error),
-    );
-    section(
-        ui,
-        format!("Unchanged: {}", plan.unchanged.len()),
-        plan.unchanged
-            .iter()
-            .map(|r| format!("line {}: {}", r.line, r.mapping))
-            .collect(),
-        None,
-    );
-    section(
-        ui,
-        format!("Invalid: {} (not sent)", plan.invalid.len()),
-        plan.invalid.iter().map(ToString::to_string).collect(),
-        Some(error),
-    );
+    }
 }

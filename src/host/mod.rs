@@ -3,11 +3,13 @@
 
 mod default_route;
 mod error;
+mod interfaces;
 mod local_address;
 pub mod owner;
 mod ports;
 
 pub use default_route::default_gateway;
 pub use error::HostError;
+pub use interfaces::{Interface, interfaces, virtual_kind};
 pub use local_address::{LocalAddress, interface_of, local_address_towards, local_addresses, local_ip_towards};
 pub use ports::{DYNAMIC_PORTS, open_local_port, random_port};

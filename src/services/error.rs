@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use crate::model::MappingKey;
 
 /// A use case could not go ahead.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ForwardError {
     /// An action needs a previous `enable` and there was none.
     #[error("no mapping was enabled in this session: give the external port and protocol")]
@@ -20,6 +20,14 @@ pub enum ForwardError {
     NotApplied {
         /// The mapping that was accepted.
         key: MappingKey,
+    },
+    /// A router we recognise refused, most likely because of a setting the user can change.
+    #[error("{refusal}; {setting}")]
+    RefusedBySetting {
+        /// The router's refusal.
+        refusal: crate::upnp::UpnpError,
+        /// The setting, by name, and where it is.
+        setting: &'static str,
     },
     /// A secure-mode router refused to forward to a host other than the one asking.
     #[error(

@@ -387,7 +387,7 @@ impl PortForwarder {
             Err(e) if e.upnp_code() == Some(UpnpCode::NotAuthorized) && mapping.internal_ip != self.local_ip => {
                 return Err(self.explain_conflict(e, mapping));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(self.explain_refusal(e)),
         };
         tracing::info!(lease = %retry_lease, "the router refused the lease; retrying");
         let retry = NewMapping {
@@ -396,9 +396,20 @@ impl PortForwarder {
         };
         add(&retry).map_err(|e| match e.upnp_code() {
             Some(UpnpCode::Conflict) => self.explain_conflict(e, mapping),
-            _ => e.into(),
+            _ => self.explain_refusal(e),
         })?;
         Ok(retry_lease)
+    }
+
+    /// Names the router setting behind a refusal, where the router is one we recognise.
+    fn explain_refusal(&self, err: UpnpError) -> Error {
+        match err
+            .upnp_code()
+            .and_then(|code| super::refusal_setting_for(self.gateway.description(), code))
+        {
+            Some(setting) => ForwardError::RefusedBySetting { refusal: err, setting }.into(),
+            None => err.into(),
+        }
     }
 
     /// Explains a refusal: a 718 conflict gets its holder ("192.168.1.20:8080"); a 718 or 606

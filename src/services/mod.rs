@@ -5,16 +5,22 @@
 mod bulk;
 mod error;
 mod forwarder;
+mod import_export;
 pub mod keepalive;
+mod port_control_service;
 mod port_control_store;
 pub mod presets;
 mod reachability;
 mod table;
 pub mod transfer;
+mod vendor;
 
 pub use bulk::BulkReport;
 pub use error::ForwardError;
 pub use forwarder::{DEFAULT_DESCRIPTION, EnableRequest, Enabled, PortForwarder};
+pub use import_export::{export_preset_to, export_rows_to, export_table_to, plan_import_from};
+pub use port_control_service::{PortControlRequest, map_port_control, renew_port_control, unmap_port_control};
 pub use port_control_store::PortControlStore;
 pub use reachability::ExternalReachability;
 pub use table::{MarkedTable, mark_port_control};
+pub use vendor::{refusal_setting, refusal_setting_for};

@@ -9,7 +9,7 @@ use crate::store::{FileError, JsonFile};
 
 /// The NAT-PMP / PCP mappings made by this program, kept in a JSON file so a later run can
 /// renew and remove them (a PCP mapping needs the nonce that made it).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PortControlStore {
     file: JsonFile<Vec<PortControlMapping>>,
     mappings: Vec<PortControlMapping>,

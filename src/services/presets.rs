@@ -247,14 +247,14 @@ impl PortForwarder {
 }
 
 /// The file's layout: a version, so a later format can still read this one.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PresetFile {
     version: u32,
     presets: Vec<Preset>,
 }
 
 /// The saved presets, read from and written through to one JSON file.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PresetStore {
     file: JsonFile<PresetFile>,
     presets: Vec<Preset>,

@@ -14,6 +14,7 @@
 mod actions;
 mod faults;
 mod http;
+mod media_server;
 mod platform;
 mod port_control;
 mod server;
@@ -32,6 +33,7 @@ use std::time::{Duration, Instant};
 
 pub use faults::Fault;
 pub use http::MINIUPNPD_SERVER;
+pub use media_server::SimulatedMediaServer;
 pub use platform::{loopback_address_missing, port_control_unavailable, running_under_wine};
 pub use port_control::{PortControlSimConfig, SimPortControlMapping, SimulatedPortControl};
 

@@ -150,6 +150,15 @@ pub enum UpnpError {
         /// Who holds the port (for conflicts), when known.
         holder: Option<String>,
     },
+    /// The device answered but is not an Internet gateway (a media server, a printer, an
+    /// access point): what it is.
+    #[error("{url} is not an Internet gateway: it is {what}; give the URL of your router's description")]
+    NotAGateway {
+        /// The description URL.
+        url: String,
+        /// What the device is, by its type and name (`a MediaServer:1 ("NAS")`).
+        what: String,
+    },
     /// The gateway does not offer an action.
     #[error("the gateway does not support {action}")]
     Unsupported {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
-use super::description::{self, ActionList, DeviceDescription, IgdVersion};
+use super::description::{self, ActionList, DescriptionError, DeviceDescription, IgdVersion};
 use super::entry::{mapping_from, parse_port_listing};
 use super::error::{HttpFailure, UpnpCode, UpnpError};
 use super::http::Http;
@@ -62,6 +62,8 @@ pub struct Gateway {
     list_call_broken: AtomicBool,
     /// The `Server` header sent with the description (`… MiniUPnPd/2.3.1`), if any.
     server: Option<String>,
+    /// Why this WAN connection service was used, when the device offers several.
+    choice: Option<String>,
 }
 
 impl Gateway {
@@ -75,6 +77,24 @@ impl Gateway {
     /// # Ok::<(), portforward::UpnpError>(())
     /// ```
     pub fn connect(description_url: &str, options: &GatewayOptions) -> Result<Gateway, UpnpError> {
+        Gateway::connect_using(description_url, options, None)
+    }
+
+    /// [`Gateway::connect`], using the WAN connection service with this control URL (one of
+    /// [`DeviceDescription::services`]) instead of the one chosen by itself.
+    pub fn connect_with_service(
+        description_url: &str,
+        options: &GatewayOptions,
+        control_url: &str,
+    ) -> Result<Gateway, UpnpError> {
+        Gateway::connect_using(description_url, options, Some(control_url))
+    }
+
+    fn connect_using(
+        description_url: &str,
+        options: &GatewayOptions,
+        wanted: Option<&str>,
+    ) -> Result<Gateway, UpnpError> {
         let bad_url = |reason: String| UpnpError::Unreachable {
             url: description_url.to_owned(),
             failure: HttpFailure::BadUrl(reason),
@@ -91,11 +111,17 @@ impl Gateway {
                 failure: HttpFailure::Status(reply.status),
             });
         }
-        let description =
-            description::parse_device_description(&reply.body, &location).map_err(|reason| UpnpError::Malformed {
+        let description = description::parse_device_description(&reply.body, &location).map_err(|e| match e {
+            DescriptionError::NotAGateway(what) => UpnpError::NotAGateway {
+                url: description_url.to_owned(),
+                what,
+            },
+            DescriptionError::Invalid(reason) => UpnpError::Malformed {
                 action: "the device description".to_owned(),
                 reason,
-            })?;
+            },
+        })?;
+        let (description, choice) = choose_service(&http, description, wanted);
         let control = Url::parse(&description.control_url).map_err(|e| bad_url(e.to_string()))?;
         let addr = socket_addr(&control).ok_or_else(|| bad_url(format!("{control} does not name an IP address")))?;
         let soap = SoapService {
@@ -112,6 +138,7 @@ impl Gateway {
             igd: OnceLock::new(),
             list_call_broken: AtomicBool::new(false),
             server: reply.server,
+            choice,
         })
     }
 
@@ -140,6 +167,13 @@ impl Gateway {
     /// What the gateway says about itself.
     pub fn description(&self) -> &DeviceDescription {
         &self.description
+    }
+
+    /// Why its WAN connection service was chosen, when the device offers several (e.g. a
+    /// FRITZ!Box's WANIPConnection and WANPPPConnection): "WANPPPConnection:1 at …: connected,
+    /// external address 1.2.3.4; also offered: WANIPConnection:1 (disconnected)".
+    pub fn choice(&self) -> Option<&str> {
+        self.choice.as_deref()
     }
 
     /// The URL of its device description.
@@ -333,4 +367,110 @@ fn socket_addr(url: &Url) -> Option<SocketAddr> {
         url::Host::Domain(_) => return None,
     };
     Some(SocketAddr::new(ip, url.port_or_known_default()?))
+}
+
+/// What one WAN connection service says about its link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Probe {
+    connected: bool,
+    external_ip: Option<Ipv4Addr>,
+}
+
+impl Probe {
+    fn describe(&self) -> String {
+        match (self.connected, self.external_ip) {
+            (true, Some(ip)) => format!("connected, external address {ip}"),
+            (true, None) => "connected, no external address".to_owned(),
+            (false, _) => "not connected".to_owned(),
+        }
+    }
+}
+
+/// The service to use: the one asked for, else (when there are several) the first that is
+/// connected and has an external address, else the most capable. Asks each candidate its
+/// status and external address; one that does not answer counts as not connected.
+fn choose_service(
+    http: &Http,
+    description: DeviceDescription,
+    wanted: Option<&str>,
+) -> (DeviceDescription, Option<String>) {
+    if let Some(wanted) = wanted {
+        let found = description.services.iter().find(|s| s.control_url == wanted).cloned();
+        return match found {
+            Some(service) => {
+                let why = format!("{} at {} (chosen by hand)", service.short_name(), service.control_url);
+                (description.using(&service), Some(why))
+            }
+            None => (description, None),
+        };
+    }
+    if description.services.len() < 2 {
+        return (description, None);
+    }
+    let probes: Vec<Probe> = description
+        .services
+        .iter()
+        .map(|service| {
+            let soap = SoapService {
+                http: http.clone(),
+                control_url: service.control_url.clone(),
+                service_type: service.service_type.clone(),
+            };
+            let connected = soap
+                .call("GetStatusInfo", &[])
+                .is_ok_and(|out| out.get("NewConnectionStatus").eq_ignore_ascii_case("connected"));
+            let external_ip = soap
+                .call("GetExternalIPAddress", &[])
+                .ok()
+                .and_then(|out| out.get("NewExternalIPAddress").parse().ok())
+                .filter(|ip: &Ipv4Addr| !ip.is_unspecified());
+            Probe { connected, external_ip }
+        })
+        .collect();
+    let chosen = pick(&probes);
+    let service = description.services[chosen].clone();
+    let others: Vec<String> = description
+        .services
+        .iter()
+        .zip(&probes)
+        .enumerate()
+        .filter(|(i, _)| *i != chosen)
+        .map(|(_, (s, p))| format!("{} ({})", s.short_name(), p.describe()))
+        .collect();
+    let why = format!(
+        "{} at {}: {}; also offered: {}",
+        service.short_name(),
+        service.control_url,
+        probes[chosen].describe(),
+        others.join(", ")
+    );
+    tracing::info!(choice = %why, "the device offers several WAN connection services");
+    (description.using(&service), Some(why))
+}
+
+/// The first connected service with an external address, else the first connected one, else
+/// the first (the most capable).
+fn pick(probes: &[Probe]) -> usize {
+    probes
+        .iter()
+        .position(|p| p.connected && p.external_ip.is_some())
+        .or_else(|| probes.iter().position(|p| p.connected))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connected_service_with_an_address_is_picked() {
+        let probe = |connected, ip: Option<[u8; 4]>| Probe {
+            connected,
+            external_ip: ip.map(Ipv4Addr::from),
+        };
+        assert_eq!(pick(&[probe(false, None), probe(true, Some([1, 2, 3, 4]))]), 1);
+        assert_eq!(pick(&[probe(true, None), probe(true, Some([1, 2, 3, 4]))]), 1);
+        assert_eq!(pick(&[probe(false, None), probe(true, None)]), 1);
+        assert_eq!(pick(&[probe(false, None), probe(false, None)]), 0, "the most capable");
+    }
 }

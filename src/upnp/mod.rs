@@ -3,6 +3,7 @@
 //! one file only ([`igd_next`](self) adapter); everything else is ours.
 
 mod description;
+mod diagnosis;
 mod discovery;
 mod entry;
 mod error;
@@ -15,7 +16,8 @@ mod soap;
 pub mod ssdp;
 mod xml;
 
-pub use description::{DeviceDescription, IgdVersion};
+pub use description::{DeviceDescription, IgdVersion, WanService};
+pub use diagnosis::{Diagnosis, diagnose};
 pub use discovery::{DiscoveryOptions, discover, discover_all};
 pub use error::{HttpFailure, UpnpCode, UpnpError};
 pub use gateway::{ConnectionStatus, Gateway, GatewayOptions};

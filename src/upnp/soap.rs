@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::error::{HttpFailure, UpnpCode, UpnpError};
+use super::error::{HttpFailure, UpnpError};
 use super::http::{Http, Reply};
 use super::xml::{self, escape_xml};
 
@@ -83,18 +83,18 @@ pub(crate) fn read_reply(url: &str, action: &'static str, reply: &Reply) -> Resu
         return Ok(Outputs(outputs));
     }
     if let Some(fault) = xml::child(body, "Fault") {
-        let upnp = xml::descendant(fault, "UPnPError")
-            .ok_or_else(|| malformed("a SOAP fault without a UPnP error".to_owned()))?;
-        let number: u16 = xml::child_text(upnp, "errorCode")
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| malformed("a UPnP error without a numeric errorCode".to_owned()))?;
-        return Err(UpnpError::Refused {
-            action,
-            code: UpnpCode::from_number(number),
-            number,
-            key: None,
-            holder: None,
-        });
+        // The number, wherever the router put it; a fault without one (some firmware sends
+        // only a faultstring) is taken as 501, "the action failed", rather than as garbage.
+        let number: u16 = xml::descendant(fault, "UPnPError")
+            .and_then(|upnp| xml::child_text(upnp, "errorCode"))
+            .or_else(|| xml::descendant(fault, "errorCode").map(|n| n.text().unwrap_or("").trim().to_owned()))
+            .and_then(|code| code.trim().parse().ok())
+            .unwrap_or_else(|| {
+                let said = xml::child_text(fault, "faultstring").unwrap_or_default();
+                tracing::debug!(action, said, "a SOAP fault without a UPnP error code: taken as 501");
+                501
+            });
+        return Err(UpnpError::refused(action, number));
     }
     if reply.status >= 400 {
         return Err(UpnpError::Unreachable {
@@ -108,6 +108,7 @@ pub(crate) fn read_reply(url: &str, action: &'static str, reply: &Reply) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::upnp::UpnpCode;
 
     fn reply(status: u16, body: &str) -> Reply {
         Reply {
@@ -137,6 +138,17 @@ mod tests {
             <errorDescription>Whatever this router says</errorDescription></UPnPError></detail></s:Fault></s:Body></s:Envelope>"#;
         let err = read_reply("u", "GetGenericPortMappingEntry", &reply(500, body)).unwrap_err();
         assert_eq!(err.upnp_code(), Some(UpnpCode::ArrayIndexInvalid));
+    }
+
+    #[test]
+    fn a_fault_without_a_code_or_in_odd_places_is_still_a_refusal() {
+        let bare = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>
+            <faultcode>s:Client</faultcode><faultstring>Not allowed</faultstring></s:Fault></s:Body></s:Envelope>"#;
+        let err = read_reply("u", "AddPortMapping", &reply(500, bare)).unwrap_err();
+        assert_eq!(err.upnp_code(), Some(UpnpCode::ActionFailed));
+        let loose = r#"<Envelope><Body><Fault><detail><errorCode> 606 </errorCode></detail></Fault></Body></Envelope>"#;
+        let err = read_reply("u", "AddPortMapping", &reply(500, loose)).unwrap_err();
+        assert_eq!(err.upnp_code(), Some(UpnpCode::NotAuthorized));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use url::Url;
 pub const SSDP_MULTICAST: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(239, 255, 255, 250)), 1900);
 
 /// The search targets we send, most capable first.
-const SEARCH_TARGETS: [&str; 5] = [
+pub(crate) const SEARCH_TARGETS: [&str; 5] = [
     "urn:schemas-upnp-org:device:InternetGatewayDevice:2",
     "urn:schemas-upnp-org:device:InternetGatewayDevice:1",
     "urn:schemas-upnp-org:service:WANIPConnection:2",
@@ -57,13 +57,42 @@ pub(crate) fn m_search(target: &str, mx: u64) -> String {
 }
 
 /// Reads one SSDP datagram from `from`, keeping it only if it is a gateway that describes
-/// itself at its own address.
+/// itself at its own address. The search target is matched as tolerant clients do: by its
+/// type name whatever the case, namespace or spacing; an answer without one is kept (the
+/// description decides), one for another kind of device is not.
 pub fn parse_answer(datagram: &[u8], from: SocketAddr) -> Result<SsdpAnswer, SsdpReject> {
+    let answer = parse_any_answer(datagram, from)?;
+    if answer.search_target.is_empty() || is_gateway_target(&answer.search_target) {
+        Ok(answer)
+    } else {
+        Err(SsdpReject::NotAGateway(answer.search_target))
+    }
+}
+
+/// Whether a search target names a gateway device or a WAN connection service.
+fn is_gateway_target(st: &str) -> bool {
+    let st = st.to_ascii_lowercase();
+    [
+        ":device:internetgatewaydevice:",
+        ":service:wanipconnection:",
+        ":service:wanpppconnection:",
+    ]
+    .iter()
+    .any(|kind| st.contains(kind))
+}
+
+/// Reads one SSDP answer from any kind of device (for diagnosing a search that found no
+/// gateway), keeping it only if it describes itself at its own address.
+pub fn parse_any_answer(datagram: &[u8], from: SocketAddr) -> Result<SsdpAnswer, SsdpReject> {
     let text = std::str::from_utf8(datagram).map_err(|_| SsdpReject::NotAnAnswer)?;
     let mut lines = text.split("\r\n").flat_map(|l| l.split('\n'));
     let status = lines.next().unwrap_or("");
     let mut parts = status.split_whitespace();
-    if !parts.next().is_some_and(|v| v.starts_with("HTTP/1.")) || parts.next() != Some("200") {
+    if !parts
+        .next()
+        .is_some_and(|v| v.to_ascii_uppercase().starts_with("HTTP/1."))
+        || parts.next() != Some("200")
+    {
         return Err(SsdpReject::NotAnAnswer);
     }
     let mut location = None;
@@ -78,10 +107,6 @@ pub fn parse_answer(datagram: &[u8], from: SocketAddr) -> Result<SsdpAnswer, Ssd
             _ => {}
         }
     }
-    let st = st.unwrap_or_default();
-    if !SEARCH_TARGETS.contains(&st.as_str()) {
-        return Err(SsdpReject::NotAGateway(st));
-    }
     let location = location
         .and_then(|l| Url::parse(&l).ok())
         .filter(|u| u.scheme() == "http")
@@ -91,13 +116,14 @@ pub fn parse_answer(datagram: &[u8], from: SocketAddr) -> Result<SsdpAnswer, Ssd
         Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
         _ => None,
     };
+    // Another port on the sender is fine (many routers serve HTTP on a port of their own).
     if host_ip != Some(from.ip()) {
         return Err(SsdpReject::ForeignLocation(location.to_string()));
     }
     Ok(SsdpAnswer {
         from,
         location,
-        search_target: st,
+        search_target: st.unwrap_or_default(),
     })
 }
 
@@ -169,6 +195,23 @@ mod tests {
         ));
         let named = ANSWER.replace("192.168.77.1:49000", "evil.example:80");
         assert!(parse_answer(named.as_bytes(), from("192.168.77.1")).is_err());
+    }
+
+    #[test]
+    fn odd_header_case_a_vendor_namespace_and_a_missing_st_are_tolerated() {
+        let odd = ANSWER
+            .replace("ST: urn:schemas-upnp-org:", "st:  urn:dslforum-org:")
+            .replace("Location:", "LOCATION:");
+        assert!(parse_answer(odd.as_bytes(), from("192.168.77.1")).is_ok(), "{odd}");
+        let no_st = ANSWER.replace("ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n", "");
+        assert_eq!(
+            parse_answer(no_st.as_bytes(), from("192.168.77.1"))
+                .unwrap()
+                .search_target,
+            ""
+        );
+        let other_port = ANSWER.replace(":49000/", ":5431/");
+        assert!(parse_answer(other_port.as_bytes(), from("192.168.77.1")).is_ok());
     }
 
     #[test]

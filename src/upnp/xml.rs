@@ -15,8 +15,10 @@ const ATTRIBUTES_LIMIT: usize = 32;
 const NAMESPACES_LIMIT: usize = 16;
 
 /// Parses `text`, refusing DTDs (billion laughs and external entities), huge trees and
-/// elements with too many attributes or namespaces.
+/// elements with too many attributes or namespaces. A byte-order mark and anything before the
+/// first `<` (whitespace, stray bytes some firmware sends before the declaration) are skipped.
 pub(crate) fn parse(text: &str) -> Result<Document<'_>, String> {
+    let text = skip_prolog_junk(text);
     check_attribute_counts(text)?;
     let options = ParsingOptions {
         allow_dtd: false,
@@ -27,6 +29,126 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, String> {
         roxmltree::Error::DtdDetected => "it contains a DTD, which is refused (entity expansion)".to_owned(),
         other => format!("invalid XML: {other}"),
     })
+}
+
+/// The text from its first `<` on: a byte-order mark, blank lines or stray bytes before the XML
+/// declaration are not the document.
+fn skip_prolog_junk(text: &str) -> &str {
+    text.find('<').map_or(text, |start| &text[start..])
+}
+
+/// The deepest nesting [`repair`] rebuilds; device descriptions nest five or six levels.
+const REPAIR_DEPTH_LIMIT: usize = 64;
+
+/// Rebuilds a document that is not well-formed into one that is, the way a tolerant scanner
+/// (miniupnpc's) reads it: element names without their prefixes, attributes dropped (so no
+/// namespace can be undeclared), a closing tag that matches an open element closes everything
+/// inside it, a stray closing tag is ignored, what is still open at the end is closed, a bare
+/// `&` becomes text, and several top-level elements share one root (`<repaired>`). Linear in
+/// the input and bounded in depth. A DTD, or a document over the attribute and namespace caps,
+/// is never repaired: `None` (no entity is expanded, and hostile input stays refused).
+///
+/// For documents where a few elements are all we need (device and service descriptions); never
+/// for SOAP replies, where a truncated listing must not pass for a short one.
+pub(crate) fn repair(text: &str) -> Option<String> {
+    let text = skip_prolog_junk(text);
+    // Sloppy is repaired; hostile (thousands of attributes or namespaces) is not.
+    check_attribute_counts(text).ok()?;
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len() + 64);
+    out.push_str("<repaired>");
+    let mut open: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(offset) = memchr::memchr2(b'<', b'&', &bytes[i..]) else {
+            out.push_str(&text[i..]);
+            break;
+        };
+        out.push_str(&text[i..i + offset]);
+        i += offset;
+        let rest = &text[i..];
+        if let Some(after) = rest.strip_prefix('&') {
+            let entity = after.find(';').filter(|&end| end <= 10).map(|end| &after[..=end]);
+            let known = entity.is_some_and(|e| {
+                matches!(e, "amp;" | "lt;" | "gt;" | "quot;" | "apos;")
+                    || (e.starts_with('#')
+                        && e.len() > 2
+                        && e[1..e.len() - 1].chars().all(|c| c.is_ascii_hexdigit() || c == 'x'))
+            });
+            out.push_str(if known { "&" } else { "&amp;" });
+            i += 1;
+            continue;
+        }
+        let copy_through = |end: &str, from: usize| rest[from..].find(end).map(|p| from + p + end.len());
+        if rest.starts_with("<!--") {
+            i += copy_through("-->", 4).unwrap_or(rest.len());
+        } else if rest.starts_with("<![CDATA[") {
+            match copy_through("]]>", 9) {
+                Some(end) => out.push_str(&rest[..end]),
+                None => {
+                    out.push_str(rest);
+                    out.push_str("]]>");
+                }
+            }
+            i += copy_through("]]>", 9).unwrap_or(rest.len());
+        } else if rest.starts_with("<!") {
+            return None;
+        } else if rest.starts_with("<?") {
+            i += copy_through("?>", 2).unwrap_or(rest.len());
+        } else {
+            let Some(end) = rest.find('>') else { break };
+            let tag = &rest[1..end];
+            i += end + 1;
+            let closing = tag.starts_with('/');
+            let tag = tag.trim_start_matches('/');
+            let self_closing = tag.ends_with('/');
+            let name = tag.split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
+            let local = name.rsplit(':').next().unwrap_or("");
+            let valid = local.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && local
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !valid {
+                out.push_str("&lt;");
+                out.push_str(&xml_text(&rest[1..end]));
+                out.push_str("&gt;");
+                continue;
+            }
+            if closing {
+                if let Some(at) = open.iter().rposition(|o| *o == local) {
+                    for name in open.drain(at..).rev() {
+                        out.push_str("</");
+                        out.push_str(name);
+                        out.push('>');
+                    }
+                }
+            } else if self_closing {
+                out.push('<');
+                out.push_str(local);
+                out.push_str("/>");
+            } else {
+                if open.len() == REPAIR_DEPTH_LIMIT {
+                    return None;
+                }
+                open.push(local);
+                out.push('<');
+                out.push_str(local);
+                out.push('>');
+            }
+        }
+    }
+    for name in open.into_iter().rev() {
+        out.push_str("</");
+        out.push_str(name);
+        out.push('>');
+    }
+    out.push_str("</repaired>");
+    Some(out)
+}
+
+/// `text` with `<`, `>` and `&` escaped.
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// Enforces [`ATTRIBUTES_LIMIT`] and [`NAMESPACES_LIMIT`] in one pass over the markup, before
@@ -203,6 +325,53 @@ mod tests {
             "</a></b>",
         ] {
             let _ = parse(broken);
+        }
+    }
+
+    #[test]
+    fn junk_before_the_declaration_and_a_byte_order_mark_are_skipped() {
+        for text in [
+            "\u{feff}<?xml version=\"1.0\"?><a/>",
+            "\r\n\r\n<?xml version=\"1.0\"?><a/>",
+            "\0\0<a/>",
+        ] {
+            assert_eq!(parse(text).unwrap().root_element().tag_name().name(), "a", "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_broken_document_is_repaired_into_the_elements_a_scanner_would_see() {
+        // Undeclared prefixes, a mismatched close, a bare &, an unclosed element, two roots.
+        let broken = "junk<x:root><device><friendlyName>Box & Co</friendlyName><deviceType>d:1</devicetype>\
+                      <serviceList><service><serviceType>s:1</serviceType></service></root><extra/>";
+        assert!(parse(broken).is_err());
+        let fixed = repair(broken).unwrap();
+        let doc = parse(&fixed).unwrap();
+        let device = descendant(doc.root_element(), "device").unwrap();
+        assert_eq!(child_text(device, "friendlyName").as_deref(), Some("Box & Co"));
+        let service = descendant(doc.root_element(), "service").unwrap();
+        assert_eq!(child_text(service, "serviceType").as_deref(), Some("s:1"));
+        assert!(descendant(doc.root_element(), "extra").is_some());
+    }
+
+    #[test]
+    fn repair_never_expands_a_dtd_and_stays_bounded() {
+        assert_eq!(repair("<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>"), None);
+        let deep = "<a>".repeat(REPAIR_DEPTH_LIMIT + 1);
+        assert_eq!(repair(&deep), None);
+        for broken in [
+            "<",
+            "<a",
+            "<a b='",
+            "&",
+            "<!--",
+            "<![CDATA[",
+            "</a>",
+            "<1a>x</1a>",
+            "<a>&#x41;&bogus;</a>",
+        ] {
+            let fixed = repair(broken).unwrap();
+            assert!(parse(&fixed).is_ok(), "{broken:?} -> {fixed:?}");
         }
     }
 

@@ -1,15 +1,18 @@
 //! Disable: remove one mapping, pre-filled from the selection or the last enable.
 
-use portforward::{Mapping, Port, Protocol};
+use portforward::{Error, Mapping, Port, Protocol};
 
-use super::{Feedback, FormContext, blocked_reason, field, protocol_field, submit};
-use crate::gui::tasks::Request;
+use super::{Feedback, FormContext, blocked_reason, changed, field, protocol_field, send, submit};
+use crate::gui::effects::{Effect, Effects};
+use crate::gui::log::Level;
+use crate::gui::pending::{Pending, take};
 
 /// The disable form's state.
 #[derive(Default)]
 pub struct DisableForm {
     external_port: String,
     protocol: Protocol,
+    pending: Option<Pending<Result<Mapping, Error>>>,
     /// The last result.
     pub feedback: Option<Feedback>,
 }
@@ -21,9 +24,22 @@ impl DisableForm {
         self.protocol = mapping.protocol;
     }
 
-    /// Draws the form; returns the request when submitted.
-    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &FormContext<'_>) -> Option<Request> {
-        let hint = match cx.last_enable {
+    /// Takes a finished request.
+    pub fn poll(&mut self, fx: &mut Effects) {
+        let Some(result) = take(&mut self.pending) else {
+            return;
+        };
+        self.feedback = Some(changed(result, fx, |mapping, fx| {
+            fx.log(Level::Ok, format!("removed {mapping}"));
+            let text = format!("Removed {mapping}. Undo puts it back.");
+            fx.push(Effect::Removed(vec![mapping]));
+            text
+        }));
+    }
+
+    /// Draws the form; a click sends the request.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &FormContext<'_>, fx: &mut Effects) {
+        let hint = match &cx.last_enable {
             Some(last) => format!("last enabled: {}", last.external_port),
             None => "required".to_owned(),
         };
@@ -39,15 +55,23 @@ impl DisableForm {
             protocol_field(ui, &mut self.protocol);
         });
         let missing = port.is_none() && cx.last_enable.is_none() && !invalid;
-        let blocked = if missing && cx.connected {
+        let blocked = if missing && cx.connected() {
             Some("enter the external port (nothing was enabled in this session)")
         } else {
-            blocked_reason(cx.connected, invalid)
+            blocked_reason(cx.connected(), invalid)
         };
-        let send = submit(ui, "Disable port", cx.busy, blocked);
+        if submit(ui, "Disable port", self.pending.is_some(), blocked) {
+            let protocol = self.protocol;
+            let what = match port {
+                Some(port) => format!("disable {port}/{protocol}"),
+                None => format!("disable the last enabled mapping ({protocol})"),
+            };
+            send(&mut self.pending, ui.ctx(), cx, fx, what, move |f| {
+                f.disable(port, Some(protocol))
+            });
+        }
         if let Some(feedback) = &self.feedback {
             feedback.ui(ui);
         }
-        send.then_some(Request::Disable(port, self.protocol))
     }
 }

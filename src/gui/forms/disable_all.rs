@@ -4,11 +4,14 @@
 
 use std::net::Ipv4Addr;
 
-use portforward::{BulkReport, InputError, MappingFilter, Port, Protocol};
+use portforward::{BulkReport, Error, InputError, Mapping, MappingFilter, Port, Protocol};
 
-use super::{Feedback, FormContext, blocked_reason, field, submit, valid};
+use super::{Feedback, FormContext, blocked_reason, field, send, submit, valid};
+use crate::gui::effects::{Effect, Effects};
+use crate::gui::log::Level;
+use crate::gui::pending::{Pending, take};
+use crate::gui::removal::Confirm;
 use crate::gui::table::plural;
-use crate::gui::tasks::Request;
 
 /// The disable-all form's state.
 #[derive(Default)]
@@ -19,13 +22,45 @@ pub struct DisableAllForm {
     protocol: Option<Protocol>,
     description: String,
     everything: bool,
-    /// The last result.
+    preview: Option<Pending<Result<Vec<Mapping>, Error>>>,
+    /// The last result (the preview's, then the removal's).
     pub feedback: Option<Feedback>,
 }
 
 impl DisableAllForm {
-    /// Draws the form; returns the preview request when submitted.
-    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &FormContext<'_>) -> Option<Request> {
+    /// Takes a finished preview: what it matches goes to the confirmation.
+    pub fn poll(&mut self, fx: &mut Effects) {
+        let Some(result) = take(&mut self.preview) else {
+            return;
+        };
+        match result {
+            Ok(Ok(mappings)) => {
+                fx.log(
+                    Level::Ok,
+                    format!("{} match the filters", plural(mappings.len(), "mapping")),
+                );
+                if mappings.is_empty() {
+                    self.feedback = Some(Feedback::ok("No mapping matches these filters: nothing to remove."));
+                } else {
+                    self.feedback = None;
+                    fx.push(Effect::Confirm(Confirm {
+                        mappings,
+                        from_form: true,
+                    }));
+                }
+            }
+            Ok(Err(err)) => self.feedback = Some(fx.failed(err.to_string())),
+            Err(crash) => self.feedback = Some(fx.failed(format!("internal error: {crash}"))),
+        }
+    }
+
+    /// Whether the preview or the removal it leads to is in flight.
+    pub fn busy(&self) -> bool {
+        self.preview.is_some()
+    }
+
+    /// Draws the form; a click sends the preview. `removing`: a removal is in flight.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &FormContext<'_>, removing: bool, fx: &mut Effects) {
         let mut invalid = false;
         let mut filter = MappingFilter::default();
         egui::Grid::new("disable all form").num_columns(2).show(ui, |ui| {
@@ -76,16 +111,20 @@ impl DisableAllForm {
             self.everything = false;
         }
         filter.everything = self.everything;
-        let blocked = if filter.is_empty() && !filter.everything && !invalid && cx.connected {
+        let blocked = if filter.is_empty() && !filter.everything && !invalid && cx.connected() {
             Some("give at least one filter, or tick \"Every mapping\"")
         } else {
-            blocked_reason(cx.connected, invalid)
+            blocked_reason(cx.connected(), invalid)
         };
-        let send = submit(ui, "Preview removal", cx.busy, blocked);
+        if submit(ui, "Preview removal", self.busy() || removing, blocked) {
+            let what = format!("preview disable-all: {}", describe_filter(&filter));
+            send(&mut self.preview, ui.ctx(), cx, fx, what, move |f| {
+                f.preview_disable_all(&filter)
+            });
+        }
         if let Some(feedback) = &self.feedback {
             feedback.ui(ui);
         }
-        send.then_some(Request::Preview(filter))
     }
 }
 
@@ -106,5 +145,30 @@ pub fn report_feedback(report: &BulkReport, verb: &str) -> Feedback {
         Feedback::ok(text)
     } else {
         Feedback::error(text)
+    }
+}
+
+/// A disable-all filter in words, for the log.
+fn describe_filter(filter: &MappingFilter) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = filter.external_port {
+        parts.push(format!("external port {p}"));
+    }
+    if let Some(ip) = &filter.internal_ip {
+        parts.push(format!("internal IP {ip}"));
+    }
+    if let Some(p) = filter.internal_port {
+        parts.push(format!("internal port {p}"));
+    }
+    if let Some(p) = filter.protocol {
+        parts.push(p.to_string());
+    }
+    if let Some(d) = &filter.description {
+        parts.push(format!("description \"{d}\""));
+    }
+    if parts.is_empty() {
+        "every mapping".to_owned()
+    } else {
+        parts.join(", ")
     }
 }

@@ -1,6 +1,8 @@
 //! The forms: enable, disable, disable all, refresh. Each validates as the user types,
 //! names the reason next to the field, and keeps its submit button disabled while anything
-//! is invalid or its request is in flight.
+//! is invalid or its request is in flight. Each owns its request in flight ([`Pending`]),
+//! takes the result in its `poll` (every frame, shown or not) and tells the rest of the
+//! window what changed through [`Effects`].
 
 pub mod disable;
 pub mod disable_all;
@@ -9,20 +11,61 @@ mod mapping_fields;
 pub mod refresh;
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
-use portforward::NewMapping;
-use portforward::{InputError, Protocol};
+use portforward::{InputError, NewMapping, PortForwarder, Protocol};
+
+use super::effects::{Effect, Effects};
+use super::log::Level;
+use super::pending::Pending;
 
 /// What a form needs to know about the rest of the window.
 pub struct FormContext<'a> {
-    /// Whether a gateway is connected (nothing can be sent otherwise).
-    pub connected: bool,
-    /// Whether this form's request is in flight.
-    pub busy: bool,
+    /// The connected gateway (nothing can be sent without one).
+    pub forwarder: Option<&'a Arc<PortForwarder>>,
+    /// The last mapping enabled in this session (the default of disable and refresh), as the
+    /// library remembers it.
+    pub last_enable: Option<NewMapping>,
+}
+
+impl<'a> FormContext<'a> {
+    /// The context over `forwarder`, with the last enable the library remembers for it.
+    pub fn of(forwarder: Option<&'a Arc<PortForwarder>>) -> FormContext<'a> {
+        FormContext {
+            forwarder,
+            last_enable: forwarder.and_then(|f| f.last_enable()),
+        }
+    }
+
+    /// Whether a gateway is connected.
+    pub fn connected(&self) -> bool {
+        self.forwarder.is_some()
+    }
+
     /// This computer's address, shown as the automatic internal client.
-    pub local_ip: Option<Ipv4Addr>,
-    /// The last mapping enabled in this session (the default of disable and refresh).
-    pub last_enable: Option<&'a NewMapping>,
+    pub fn local_ip(&self) -> Option<Ipv4Addr> {
+        self.forwarder.map(|f| f.local_ip())
+    }
+}
+
+/// Sends a form's request: logs `what` and runs `work` on the gateway in the background,
+/// unless the form's request is already in flight (no double submits) or nothing is connected.
+pub fn send<T: Send + 'static>(
+    slot: &mut Option<Pending<T>>,
+    ctx: &egui::Context,
+    cx: &FormContext<'_>,
+    fx: &mut Effects,
+    what: String,
+    work: impl FnOnce(&PortForwarder) -> T + Send + 'static,
+) {
+    let Some(forwarder) = cx.forwarder.cloned() else {
+        return;
+    };
+    if slot.is_some() {
+        return;
+    }
+    fx.log(Level::Request, what);
+    *slot = Some(Pending::spawn(ctx, "form", move || work(&forwarder)));
 }
 
 /// A request's result, as a short message under its form.
@@ -93,6 +136,28 @@ pub fn field<T>(
         ui.end_row();
     }
     parsed
+}
+
+/// A finished request of a form that changes the router, as the message under the form: on
+/// success `done` says what happened; either way the table is read again (it shows what the
+/// router really did); a crashed worker is said as such.
+pub fn changed<T>(
+    result: Result<Result<T, portforward::Error>, String>,
+    fx: &mut Effects,
+    done: impl FnOnce(T, &mut Effects) -> String,
+) -> Feedback {
+    match result {
+        Ok(Ok(value)) => {
+            let text = done(value, fx);
+            fx.push(Effect::TableChanged);
+            Feedback::ok(text)
+        }
+        Ok(Err(err)) => {
+            fx.push(Effect::TableChanged);
+            fx.failed(err.to_string())
+        }
+        Err(crash) => fx.failed(format!("internal error: {crash}")),
+    }
 }
 
 /// TCP / UDP radio buttons in the grid.

@@ -3,14 +3,15 @@
 //! so the listeners the tests open on 127.0.0.1 are this computer's). Bounded by frames.
 
 use std::net::{Ipv4Addr, TcpListener};
+use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use portforward::simulator::SimConfig;
 
-use super::App;
-use super::tests::{MAX_FRAMES, connected, has, has_contains, mapping, sim, step_until, type_into};
+use super::*;
+use crate::gui::App;
 
 /// A port nothing on 127.0.0.1 listens on (bound, then let go).
 fn unused_port() -> u16 {
@@ -23,15 +24,6 @@ fn unused_port() -> u16 {
 
 fn count(h: &Harness<'static, App>, label: &str) -> usize {
     h.query_all_by_label(label).count()
-}
-
-/// Right-clicks the row showing `row_label` and picks `item` from its menu.
-fn row_menu(h: &mut Harness<'static, App>, row_label: &str, item: &str) {
-    h.get_by_label(row_label).click_secondary();
-    h.step();
-    h.step();
-    h.get_by_label(item).click();
-    h.step();
 }
 
 #[test]
@@ -48,7 +40,7 @@ fn the_owner_column_names_the_listening_process_and_marks_stale_mappings() {
     );
     let mut h = connected(&sim);
     let me = std::process::id();
-    step_until(&mut h, "the owners", |h| has_contains(h, &format!("(pid {me})")));
+    settled(&mut h, "the owners", |h| has_contains(h, &format!("(pid {me})")));
     let exe = std::env::current_exe().unwrap();
     let exe = exe.file_name().unwrap().to_string_lossy();
     assert!(
@@ -59,7 +51,7 @@ fn the_owner_column_names_the_listening_process_and_marks_stale_mappings() {
     assert!(has(&h, "Owner"), "the column header");
     // The filter matches owners too.
     type_into(&mut h, "Filter", "stale");
-    step_until(&mut h, "the filter", |h| has(h, "1 of 3 mappings match"));
+    settled(&mut h, "the filter", |h| has(h, "1 of 3 mappings match"));
     assert!(has(&h, "abandoned") && !has(&h, "served"));
 }
 
@@ -78,7 +70,7 @@ fn remove_stale_mappings_confirms_exactly_the_stale_rows() {
         ],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the owners", |h| count(h, "⚠ stale") == 2);
+    settled(&mut h, "the owners", |h| count(h, "⚠ stale") == 2);
     h.get_by_role_and_label(Role::Button, "Remove stale mappings").click();
     step_until(&mut h, "the confirmation", |h| has(h, "Remove 2 mappings?"));
     let listed: Vec<String> = h
@@ -96,7 +88,7 @@ fn remove_stale_mappings_confirms_exactly_the_stale_rows() {
     );
     assert_eq!(sim.mappings().len(), 4, "nothing goes before the confirmation");
     h.get_by_label("Remove 2 mappings").click();
-    step_until(&mut h, "the report", |h| has_contains(h, "Removed 2 of 2."));
+    settled(&mut h, "the report", |h| has_contains(h, "Removed 2 of 2."));
     let left: Vec<u16> = sim.mappings().iter().map(|m| m.external_port).collect();
     assert_eq!(left, [served, 2456]);
 }
@@ -108,7 +100,7 @@ fn a_kept_mapping_is_renewed_and_recreated_after_the_router_reboots() {
         &[mapping(30001, "TCP", "127.0.0.1", "keep me", 600)],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the row", |h| has(h, "keep me"));
+    settled(&mut h, "the row", |h| has(h, "keep me"));
     row_menu(&mut h, "keep me", "Keep alive");
     // Marked, then renewed at once (its remaining lease is unknown to us).
     step_until(&mut h, "the first renewal", |h| {
@@ -123,20 +115,20 @@ fn a_kept_mapping_is_renewed_and_recreated_after_the_router_reboots() {
     // keep-alive checks at once and creates it again.
     sim.restart(false);
     assert!(sim.mappings().is_empty());
-    let mut recreated = false;
-    for frame in 0..MAX_FRAMES {
-        if frame % 200 == 0 {
+    // Reload whenever the window is idle, until keep-alive has done its work.
+    let started = Instant::now();
+    while !has_contains(&h, "created again") {
+        assert!(
+            started.elapsed() < HANG_GUARD,
+            "keep-alive never re-created the mapping"
+        );
+        if h.state().is_idle() {
             h.key_press(egui::Key::F5);
         }
         h.step();
-        if has_contains(&h, "created again") {
-            recreated = true;
-            break;
-        }
         std::thread::yield_now();
     }
-    assert!(recreated, "keep-alive never re-created the mapping");
-    step_until(&mut h, "the row back", |h| has(h, "keep me"));
+    settled(&mut h, "the row back", |h| has(h, "keep me"));
     let back = sim.mappings();
     assert_eq!(back.len(), 1);
     assert_eq!(
@@ -145,7 +137,7 @@ fn a_kept_mapping_is_renewed_and_recreated_after_the_router_reboots() {
     );
 
     row_menu(&mut h, "keep me", "Stop keeping alive");
-    step_until(&mut h, "the mark gone", |h| !has(h, "(kept alive)"));
+    settled(&mut h, "the mark gone", |h| !has(h, "(kept alive)"));
 }
 
 #[test]
@@ -154,20 +146,25 @@ fn closing_removes_only_the_mappings_this_window_created_when_asked() {
         SimConfig::default(),
         &[mapping(5000, "TCP", "192.168.1.30", "another program", 0)],
     );
-    let mut h = connected(&sim);
+    let start = start(
+        options(sim.ssdp_addr(), Duration::from_secs(1)),
+        Some(sim.description_url()),
+    );
+    let mut h = harness(move |cc| App::new(cc, start).with_exit_deadline(HANG_GUARD));
+    settled(&mut h, "the table is read", table_is_read);
     type_into(&mut h, "External port", "18090");
     h.get_by_label("Enable port").click();
-    step_until(&mut h, "the enable", |h| {
+    settled(&mut h, "the enable", |h| {
         has_contains(h, "Forwarded 203.0.113.7:18090/TCP")
     });
     assert_eq!(sim.mappings().len(), 2);
 
     h.get_by_label("Options").click();
+    let option = "Remove mappings created by PortForward when closing";
+    step_until(&mut h, "the Options menu", |h| has(h, option));
+    h.get_by_label(option).click();
     h.step();
-    h.step();
-    h.get_by_label("Remove mappings created by PortForward when closing")
-        .click();
-    h.step();
+    // Closing waits for the router's answer: long enough that a loaded machine gets it.
     eframe::App::on_exit(h.state_mut(), None);
     let left: Vec<u16> = sim.mappings().iter().map(|m| m.external_port).collect();
     assert_eq!(left, [5000], "only this window's own mapping goes");

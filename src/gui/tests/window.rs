@@ -1,142 +1,19 @@
-//! Headless UI tests: the real app, driven through what the user sees (labels, buttons,
-//! text), against the simulated gateway on 127.0.0.1. Discovery is unicast to the
-//! simulator's SSDP responder, so no multicast ever leaves a test.
-//!
-//! Waiting for a worker is bounded by frames, never by sleeping: `step_until` draws frames
-//! until the expected text appears and fails after a fixed number of them.
+//! The main window: finding the gateway, the table, the forms, removals and undo, the
+//! keyboard, hostile gateways and invalid input.
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use portforward::simulator::{Fault, SimConfig, SimMapping, SimulatedGateway};
-use portforward::upnp::{DiscoveryOptions, GatewayOptions};
+use portforward::simulator::{Fault, SimConfig, SimulatedGateway};
 
-use super::{App, Start};
-
-/// Frames a test may draw while waiting for the simulator (each yields to the workers).
-pub(super) const MAX_FRAMES: usize = 20_000;
-
-pub(super) fn mapping(port: u16, protocol: &str, client: &str, description: &str, lease: u32) -> SimMapping {
-    SimMapping {
-        remote_host: String::new(),
-        external_port: port,
-        protocol: protocol.to_owned(),
-        internal_port: port,
-        internal_client: client.to_owned(),
-        enabled: true,
-        description: description.to_owned(),
-        lease_seconds: lease,
-    }
-}
-
-pub(super) fn sim(config: SimConfig, mappings: &[SimMapping]) -> SimulatedGateway {
-    let sim = SimulatedGateway::start(config).expect("the simulator starts");
-    for m in mappings {
-        sim.insert(m.clone());
-    }
-    sim
-}
-
-pub(super) fn options(search_addr: SocketAddr, timeout: Duration) -> DiscoveryOptions {
-    DiscoveryOptions {
-        timeout,
-        search_addr,
-        bind: Ipv4Addr::LOCALHOST,
-        gateway: GatewayOptions {
-            request_timeout: Duration::from_secs(20),
-        },
-    }
-}
-
-pub(super) fn app(start: Start) -> Harness<'static, App> {
-    // As App::new does for real (kittest's builder would override it): text from the router
-    // may hold characters no installed font has, drawn as boxes rather than a panic.
-    Harness::builder()
-        .allow_missing_glyphs()
-        .with_size([1280.0, 900.0])
-        .build_eframe(move |cc| App::new(cc, start))
-}
-
-/// The app connected to `sim` by URL, its table read.
-pub(super) fn connected(sim: &SimulatedGateway) -> Harness<'static, App> {
-    let mut h = app(Start {
-        discovery: options(sim.ssdp_addr(), Duration::from_secs(1)),
-        gateway_url: Some(sim.description_url()),
-        demo: false,
-        log_path: None,
-    });
-    step_until(&mut h, "the table is read", table_is_read);
-    h
-}
-
-/// Whether the table's count line ("1 mapping", "12 mappings", "3 of 12 mappings match") is shown.
-pub(super) fn table_is_read(h: &Harness<'static, App>) -> bool {
-    h.query_all_by_label_contains("mapping").any(|node| {
-        // A Label widget keeps its text in AccessKit's `value`.
-        let node = node.accesskit_node();
-        let label = node.value().or_else(|| node.label()).unwrap_or_default();
-        let words: Vec<&str> = label.split(' ').collect();
-        match words.as_slice() {
-            [n, "mapping" | "mappings"] | [n, "of", _, "mappings", "match"] => n.parse::<usize>().is_ok(),
-            _ => false,
-        }
-    })
-}
-
-/// Draws frames until `done`, failing after MAX_FRAMES.
-pub(super) fn step_until(h: &mut Harness<'static, App>, what: &str, done: impl Fn(&Harness<'static, App>) -> bool) {
-    for _ in 0..MAX_FRAMES {
-        h.step();
-        if done(h) {
-            // One more frame so widgets that depend on the new state are laid out.
-            h.step();
-            return;
-        }
-        std::thread::yield_now();
-    }
-    panic!("gave up waiting for: {what}");
-}
-
-pub(super) fn has(h: &Harness<'static, App>, label: &str) -> bool {
-    h.query_all_by_label(label).next().is_some()
-}
-
-pub(super) fn has_contains(h: &Harness<'static, App>, label: &str) -> bool {
-    h.query_all_by_label_contains(label).next().is_some()
-}
-
-pub(super) fn button_enabled(h: &Harness<'static, App>, label: &str) -> bool {
-    !h.get_by_role_and_label(Role::Button, label)
-        .accesskit_node()
-        .is_disabled()
-}
+use super::*;
+use crate::gui::App;
 
 fn y_of(h: &Harness<'static, App>, label: &str) -> f32 {
     h.get_by_label(label).rect().min.y
-}
-
-/// The text field labelled `label` (table headers may carry the same words).
-pub(super) fn field<'h>(h: &'h Harness<'static, App>, label: &'h str) -> egui_kittest::Node<'h> {
-    h.get_by_role_and_label(Role::TextInput, label)
-}
-
-pub(super) fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
-    field(h, label).click();
-    h.step();
-    field(h, label).type_text(text);
-    h.step();
-}
-
-pub(super) fn clear(h: &mut Harness<'static, App>, label: &str) {
-    field(h, label).click();
-    h.step();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.step();
-    h.key_press(egui::Key::Backspace);
-    h.step();
 }
 
 #[test]
@@ -158,7 +35,7 @@ fn starts_at_once_then_finds_the_gateway_and_shows_its_table() {
     // Usable at once: discovery runs in the background with a visible spinner.
     assert!(has_contains(&h, "Searching for UPnP gateways"));
     assert!(has(&h, "Enable port"));
-    step_until(&mut h, "the table", |h| has(h, "web server"));
+    settled(&mut h, "the table", |h| has(h, "web server"));
     assert!(has(&h, "Simulated gateway"), "the gateway's name");
     assert!(has(&h, "203.0.113.7"), "the external IP");
     assert!(
@@ -185,12 +62,12 @@ fn the_count_line_speaks_in_the_singular_for_one_mapping() {
         &[mapping(27015, "UDP", "192.168.1.20", "game", 0)],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the row", |h| has(h, "game"));
+    settled(&mut h, "the row", |h| has(h, "game"));
     assert!(has(&h, "1 mapping"), "one mapping is \"1 mapping\"");
     assert!(!has_contains(&h, "1 mappings"));
     sim.insert(mapping(8080, "TCP", "192.168.1.20", "web", 0));
     h.get_by_label("Reload").click();
-    step_until(&mut h, "two rows", |h| has(h, "2 mappings"));
+    settled(&mut h, "two rows", |h| has(h, "2 mappings"));
 }
 
 #[test]
@@ -203,7 +80,7 @@ fn warns_when_the_router_is_behind_another_nat() {
         &[],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the external IP", |h| has(h, "100.64.3.4"));
+    settled(&mut h, "the external IP", |h| has(h, "100.64.3.4"));
     assert!(has_contains(&h, "Forwards will not work from outside"));
 }
 
@@ -217,7 +94,7 @@ fn without_a_gateway_says_so_and_connects_by_url() {
         demo: false,
         log_path: None,
     });
-    step_until(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    settled(&mut h, "the no-gateway message", |h| has(h, "Retry"));
     assert!(has_contains(&h, "No gateway: no UPnP gateway answered"));
     assert!(!button_enabled(&h, "Connect"), "no URL yet");
     let sim = sim(
@@ -226,8 +103,39 @@ fn without_a_gateway_says_so_and_connects_by_url() {
     );
     type_into(&mut h, "Gateway URL", &sim.description_url());
     h.get_by_role_and_label(Role::Button, "Connect").click();
-    step_until(&mut h, "the table", |h| has(h, "web server"));
+    settled(&mut h, "the table", |h| has(h, "web server"));
     assert!(has(&h, "Simulated gateway"));
+}
+
+#[test]
+fn with_nothing_answering_the_window_says_what_was_tried() {
+    let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let mut h = app(Start {
+        discovery: options(silent.local_addr().unwrap(), Duration::from_millis(300)),
+        gateway_url: None,
+        demo: false,
+        log_path: None,
+    });
+    settled(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    assert!(has(&h, "What was tried"));
+    assert!(has_contains(&h, "no device answered the search at all"));
+    assert!(has_contains(&h, "turn on UPnP"));
+    assert!(has_contains(&h, "firewall"));
+}
+
+#[test]
+fn with_only_a_media_server_answering_the_window_names_it() {
+    let nas = portforward::simulator::SimulatedMediaServer::start("Living-room NAS").unwrap();
+    let mut h = app(Start {
+        discovery: options(nas.ssdp_addr(), Duration::from_millis(300)),
+        gateway_url: None,
+        demo: false,
+        log_path: None,
+    });
+    settled(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    assert!(has_contains(&h, "not a gateway: a MediaServer:1 (\"Living-room NAS\")"));
+    assert!(has_contains(&h, "only other devices answered"));
+    assert!(!has_contains(&h, "no device answered"));
 }
 
 #[test]
@@ -239,14 +147,14 @@ fn retry_searches_again() {
         demo: false,
         log_path: None,
     });
-    step_until(&mut h, "the no-gateway message", |h| has(h, "Retry"));
+    settled(&mut h, "the no-gateway message", |h| has(h, "Retry"));
     h.get_by_label("Retry").click();
     // The log tells the attempts apart: a second search, then a second failure.
     let count = |h: &Harness<'static, App>, text: &str| h.query_all_by_label_contains(text).count();
-    step_until(&mut h, "the second search", |h| {
+    settled(&mut h, "the second search", |h| {
         count(h, "→ searching for gateways") == 2
     });
-    step_until(&mut h, "the second failure", |h| {
+    settled(&mut h, "the second failure", |h| {
         count(h, "✖ no UPnP gateway answered") == 2
     });
     assert!(has(&h, "Retry"));
@@ -271,10 +179,10 @@ fn enable_validates_as_you_type_and_reports_success_and_errors() {
     type_into(&mut h, "External port", "18080");
     type_into(&mut h, "Description", "from the window");
     h.get_by_label("Enable port").click();
-    step_until(&mut h, "the enable result", |h| {
+    settled(&mut h, "the enable result", |h| {
         has_contains(h, "Forwarded 203.0.113.7:18080/TCP")
     });
-    step_until(&mut h, "the new row", |h| has(h, "from the window"));
+    settled(&mut h, "the new row", |h| has(h, "from the window"));
     assert!(
         sim.mappings()
             .iter()
@@ -285,7 +193,7 @@ fn enable_validates_as_you_type_and_reports_success_and_errors() {
     clear(&mut h, "External port");
     type_into(&mut h, "External port", "5000");
     h.get_by_label("Enable port").click();
-    step_until(&mut h, "the conflict", |h| {
+    settled(&mut h, "the conflict", |h| {
         has_contains(h, "already forwarded to 192.168.1.30")
     });
     assert!(has_contains(&h, "choose another external port"));
@@ -298,7 +206,7 @@ fn disable_removes_one_mapping_and_undo_restores_it() {
         &[mapping(5000, "TCP", "127.0.0.1", "to remove", 0)],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the row", |h| has(h, "to remove"));
+    settled(&mut h, "the row", |h| has(h, "to remove"));
     h.get_by_role_and_label(Role::Button, "Disable").click();
     h.step();
     assert!(!button_enabled(&h, "Disable port"), "nothing to disable yet");
@@ -308,17 +216,17 @@ fn disable_removes_one_mapping_and_undo_restores_it() {
     h.step();
     assert_eq!(field(&h, "External port").value().as_deref(), Some("5000"));
     h.get_by_label("Disable port").click();
-    step_until(&mut h, "the result", |h| has_contains(h, "Removed 5000/TCP"));
-    step_until(&mut h, "the reload", |h| !has(h, "to remove"));
+    settled(&mut h, "the result", |h| has_contains(h, "Removed 5000/TCP"));
+    settled(&mut h, "the reload", |h| !has(h, "to remove"));
     assert!(sim.mappings().is_empty());
 
     // Error: it is gone now; the message says so.
     h.get_by_label("Disable port").click();
-    step_until(&mut h, "the error", |h| has_contains(h, "no such mapping"));
+    settled(&mut h, "the error", |h| has_contains(h, "no such mapping"));
 
     h.get_by_label("Undo: restore 1 mapping").click();
-    step_until(&mut h, "the undo", |h| has_contains(h, "Restored 1 of 1."));
-    step_until(&mut h, "the row back", |h| has(h, "to remove"));
+    settled(&mut h, "the undo", |h| has_contains(h, "Restored 1 of 1."));
+    settled(&mut h, "the row back", |h| has(h, "to remove"));
     assert_eq!(sim.mappings().len(), 1);
 }
 
@@ -338,7 +246,7 @@ fn disable_all_previews_exactly_the_matching_rows_and_reports_per_row() {
         ],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the rows", |h| has(h, "web"));
+    settled(&mut h, "the rows", |h| has(h, "web"));
     h.get_by_role_and_label(Role::Button, "Disable all").click();
     h.step();
     assert!(!button_enabled(&h, "Preview removal"), "no filter, no removal");
@@ -355,7 +263,7 @@ fn disable_all_previews_exactly_the_matching_rows_and_reports_per_row() {
     }
     h.get_by_label("Remove 3 mappings").click();
     // Secure mode: the router refuses to remove another host's mapping; the rest go.
-    step_until(&mut h, "the report", |h| has_contains(h, "Removed 2 of 3."));
+    settled(&mut h, "the report", |h| has_contains(h, "Removed 2 of 3."));
     assert!(has_contains(&h, "Refused: 6003/UDP"));
     let left: Vec<u16> = sim.mappings().iter().map(|m| m.external_port).collect();
     assert_eq!(left, [6003, 6004, 6005]);
@@ -372,9 +280,7 @@ fn disable_all_cancel_removes_nothing() {
     h.get_by_label("Preview removal").click();
     step_until(&mut h, "the confirmation", |h| has(h, "Remove 1 mapping"));
     h.get_by_label("Cancel").click();
-    h.step();
-    h.step();
-    assert!(!has(&h, "Remove 1 mapping"));
+    step_until(&mut h, "the confirmation gone", |h| !has(h, "Remove 1 mapping"));
     assert_eq!(sim.mappings().len(), 1);
 }
 
@@ -396,18 +302,18 @@ fn refresh_renews_the_last_enable_and_reports_errors() {
     h.step();
     type_into(&mut h, "External port", "19000");
     h.get_by_label("Enable port").click();
-    step_until(&mut h, "the enable", |h| has_contains(h, "Forwarded"));
+    settled(&mut h, "the enable", |h| has_contains(h, "Forwarded"));
 
     h.get_by_role_and_label(Role::Button, "Refresh").click();
     h.step();
     assert!(button_enabled(&h, "Refresh lease"), "the last enable is the default");
     h.get_by_label("Refresh lease").click();
-    step_until(&mut h, "the renewal", |h| has_contains(h, "Renewed 19000/TCP"));
+    settled(&mut h, "the renewal", |h| has_contains(h, "Renewed 19000/TCP"));
 
     // Error: the gateway breaks mid-reply; the message says what happened.
     sim.set_faults(vec![Fault::CloseMidResponse]);
     h.get_by_label("Refresh lease").click();
-    step_until(&mut h, "the error", |h| has_contains(h, "✖"));
+    settled(&mut h, "the error", |h| has_contains(h, "✖"));
 }
 
 #[test]
@@ -421,7 +327,7 @@ fn headers_sort_and_reverse_and_the_filter_matches_any_column() {
         ],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the rows", |h| has(h, "mike"));
+    settled(&mut h, "the rows", |h| has(h, "mike"));
     // By external port (the default).
     assert!(y_of(&h, "zulu") < y_of(&h, "alpha") && y_of(&h, "alpha") < y_of(&h, "mike"));
     h.get_by_role_and_label(Role::Button, "Description").click();
@@ -444,7 +350,7 @@ fn headers_sort_and_reverse_and_the_filter_matches_any_column() {
     // A reload keeps sort and filter.
     sim.insert(mapping(4000, "TCP", "192.168.1.8", "bravo", 0));
     h.key_press(egui::Key::F5);
-    step_until(&mut h, "the reloaded row", |h| has(h, "bravo"));
+    settled(&mut h, "the reloaded row", |h| has(h, "bravo"));
     assert!(!has(&h, "alpha"));
     assert!(y_of(&h, "zulu") < y_of(&h, "mike") && y_of(&h, "mike") < y_of(&h, "bravo"));
 }
@@ -459,7 +365,7 @@ fn keyboard_focuses_the_filter_and_delete_asks_before_removing_the_selection() {
         ],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the rows", |h| has(h, "two"));
+    settled(&mut h, "the rows", |h| has(h, "two"));
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
     h.step();
     h.step();
@@ -473,12 +379,10 @@ fn keyboard_focuses_the_filter_and_delete_asks_before_removing_the_selection() {
     h.step();
     assert!(has(&h, "· 2 selected"));
     h.key_press(egui::Key::Delete);
-    h.step();
-    h.step();
-    assert!(has(&h, "Remove 2 mappings?"));
+    step_until(&mut h, "the confirmation", |h| has(h, "Remove 2 mappings?"));
     assert_eq!(sim.mappings().len(), 2, "nothing goes before the confirmation");
     h.get_by_label("Remove 2 mappings").click();
-    step_until(&mut h, "the report", |h| has_contains(h, "Removed 2 of 2."));
+    settled(&mut h, "the report", |h| has_contains(h, "Removed 2 of 2."));
     assert!(sim.mappings().is_empty());
 }
 
@@ -503,7 +407,7 @@ fn the_window_keeps_drawing_while_the_gateway_holds_a_request() {
     assert!(has(&h, "waiting for the router…"));
     assert!(!button_enabled(&h, "Enable port"), "no double submit while in flight");
     drop(hold);
-    step_until(&mut h, "the answer", |h| has_contains(h, "Forwarded"));
+    settled(&mut h, "the answer", |h| has_contains(h, "Forwarded"));
     assert!(button_enabled(&h, "Enable port"));
 }
 
@@ -520,11 +424,11 @@ fn ten_thousand_rows() -> (SimulatedGateway, Harness<'static, App>) {
         ));
     }
     let mut h = connected(&sim);
-    step_until(&mut h, "10,000 rows", |h| has(h, "10000 mappings"));
+    settled(&mut h, "10,000 rows", |h| has(h, "10000 mappings"));
     h.get_by_role_and_label(Role::Button, "Description").click();
     h.step();
     type_into(&mut h, "Filter", "app 1");
-    step_until(&mut h, "the filter", |h| has_contains(h, "of 10000 mappings match"));
+    settled(&mut h, "the filter", |h| has_contains(h, "of 10000 mappings match"));
     (sim, h)
 }
 
@@ -558,7 +462,7 @@ fn bench_frame_time_ten_thousand_rows() {
     let many = median(&mut h);
     clear(&mut h, "Filter");
     type_into(&mut h, "Filter", "app 9999");
-    step_until(&mut h, "one row", |h| has(h, "1 of 10000 mappings match"));
+    settled(&mut h, "one row", |h| has(h, "1 of 10000 mappings match"));
     let one = median(&mut h);
     println!("frame-time: 10000 rows sorted+filtered to 1111: {many:?} median; filtered to 1 row: {one:?} median");
 }
@@ -575,7 +479,7 @@ fn an_idle_window_sleeps_until_something_visibly_changes() {
         &[mapping(8080, "TCP", "127.0.0.1", "web server", 0)],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the row and the header", |h| {
+    settled(&mut h, "the row and the header", |h| {
         has(h, "web server") && has(h, "203.0.113.7")
     });
     // Nothing in flight, no finite lease: only the 30 s reload timer may wake it.
@@ -585,7 +489,7 @@ fn an_idle_window_sleeps_until_something_visibly_changes() {
     // A finite lease on screen counts down: one frame a second, not a loop.
     sim.insert(mapping(9090, "TCP", "127.0.0.1", "expiring", 600));
     h.key_press(egui::Key::F5);
-    step_until(&mut h, "the new row", |h| has(h, "expiring"));
+    settled(&mut h, "the new row", |h| has(h, "expiring"));
     h.run_ok().expect("the window settles");
     let delay = repaint_delay(&h);
     assert!(delay > Duration::ZERO && delay <= Duration::from_secs(1), "{delay:?}");
@@ -598,10 +502,9 @@ fn the_context_menu_refreshes_a_row_and_copies_it() {
         &[mapping(8081, "TCP", "127.0.0.1", "renew me", 120)],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the row", |h| has(h, "renew me"));
+    settled(&mut h, "the row", |h| has(h, "renew me"));
     h.get_by_label("renew me").click_secondary();
-    h.step();
-    h.step();
+    step_until(&mut h, "the row's menu", |h| has(h, "Copy row"));
     assert!(has(&h, "Disable 1 mapping"), "the right-clicked row is the selection");
     h.get_by_label("Copy row").click();
     h.step();
@@ -609,11 +512,8 @@ fn the_context_menu_refreshes_a_row_and_copies_it() {
         matches!(c, egui::OutputCommand::CopyText(text) if text.starts_with("TCP\t8081\t127.0.0.1\t8081\trenew me"))
     });
     assert!(copied, "{:?}", h.output().platform_output.commands);
-    h.get_by_label("renew me").click_secondary();
-    h.step();
-    h.step();
-    h.get_by_label("Refresh lease").click();
-    step_until(&mut h, "the renewal", |h| has_contains(h, "Renewed 8081/TCP"));
+    row_menu(&mut h, "renew me", "Refresh lease");
+    settled(&mut h, "the renewal", |h| has_contains(h, "Renewed 8081/TCP"));
     let lease = sim
         .mappings()
         .iter()
@@ -642,7 +542,7 @@ fn settings_survive_a_restart() {
         }
         fn flush(&mut self) {}
     }
-    use super::settings::{Column, Settings, Sort};
+    use crate::gui::settings::{Column, Settings, Sort};
     let mut storage = Memory::default();
     assert_eq!(Settings::load(Some(&storage)), Settings::default(), "first run");
     let settings = Settings {
@@ -696,21 +596,24 @@ fn several_gateways_offer_a_chooser() {
         demo: false,
         log_path: None,
     });
-    step_until(&mut h, "the chooser", |h| has_contains(h, "2 gateways answered"));
+    settled(&mut h, "the chooser", |h| has_contains(h, "2 gateways answered"));
     assert!(
         !has(&h, "upstairs app") && !has(&h, "basement app"),
         "nothing is picked for the user"
     );
     h.get_by_role_and_label(Role::ComboBox, "Router:").click();
-    h.step();
-    h.step();
+    step_until(&mut h, "the list of routers", |h| has_contains(h, "Basement router"));
     h.get_by_label_contains("Basement router").click();
-    step_until(&mut h, "the basement table", |h| has(h, "basement app"));
+    settled(&mut h, "the basement table", |h| has(h, "basement app"));
     assert!(!has(&h, "upstairs app"));
 }
 
-#[path = "../../tests/support/scenario.rs"]
+#[path = "../../../tests/support/scenario.rs"]
 mod scenario;
+
+#[path = "../../../tests/support/bad_values.rs"]
+mod bad_values;
+use bad_values::{BAD_INTERNAL_IPS, BAD_PORTS};
 
 /// Every hostile- and quirky-gateway scenario of `tests/scenarios/`, through the window: it
 /// keeps drawing frames and ends up saying what happened (the error, or the table with what
@@ -733,17 +636,12 @@ fn every_gateway_scenario_is_shown_to_the_user() {
         if e.error.is_some() {
             wanted.extend(e.message.clone());
         } else if let Some(n) = e.mappings {
-            wanted.push(super::table::plural(n, "mapping"));
+            wanted.push(crate::gui::table::plural(n, "mapping"));
         }
         wanted.extend(e.warning.clone());
         wanted.extend(e.igd_version.clone());
         let shown = |h: &Harness<'static, App>| wanted.iter().all(|w| has_contains(h, w));
-        let mut frames = 0;
-        while !shown(&h) && frames < MAX_FRAMES {
-            h.step();
-            frames += 1;
-            std::thread::yield_now();
-        }
+        settle(&mut h);
         if !shown(&h) {
             failures.push(format!("{}: the window never showed {wanted:?}", s.name));
         }
@@ -762,10 +660,10 @@ fn the_window_survives_the_router_dying_and_shows_the_table_again_when_it_is_bac
         &[mapping(7001, "TCP", "127.0.0.1", "survivor", 0)],
     );
     let mut h = connected(&sim);
-    step_until(&mut h, "the row", |h| has(h, "survivor"));
+    settled(&mut h, "the row", |h| has(h, "survivor"));
     sim.kill();
     h.key_press(egui::Key::F5);
-    step_until(&mut h, "the error", |h| has_contains(h, "Could not read the table"));
+    settled(&mut h, "the error", |h| has_contains(h, "Could not read the table"));
     assert!(has_contains(&h, "retry in a moment"), "the error says what to do");
     assert!(
         has(&h, "survivor"),
@@ -773,7 +671,7 @@ fn the_window_survives_the_router_dying_and_shows_the_table_again_when_it_is_bac
     );
     sim.restart(true);
     h.key_press(egui::Key::F5);
-    step_until(&mut h, "the table back", |h| {
+    settled(&mut h, "the table back", |h| {
         !has_contains(h, "Could not read the table")
     });
     assert!(has(&h, "survivor"));
@@ -787,21 +685,9 @@ fn every_invalid_value_is_refused_next_to_its_field() {
     let mut h = connected(&sim);
     let long = "x".repeat(256);
     let cases: &[(&str, &[&str], &str)] = &[
-        ("External port", &["0", "65536", "70000", "-1", "abc", "80.5"], "a port"),
-        ("Internal port", &["0", "65536", "70000", "-1", "abc"], "a port"),
-        (
-            "Internal IP",
-            &[
-                "300.1.1.1",
-                "::1",
-                "fe80::1",
-                "abc",
-                "0.0.0.0",
-                "255.255.255.255",
-                "224.0.0.1",
-            ],
-            "",
-        ),
+        ("External port", &BAD_PORTS, "a port"),
+        ("Internal port", &BAD_PORTS, "a port"),
+        ("Internal IP", &BAD_INTERNAL_IPS, ""),
         (
             "Description",
             &[long.as_str()],
@@ -838,4 +724,29 @@ fn every_invalid_value_is_refused_next_to_its_field() {
         "the router saw {:?}",
         sim.actions()
     );
+}
+
+#[test]
+fn the_log_is_written_to_its_file_off_the_ui_thread() {
+    let sim = sim(SimConfig::default(), &[mapping(8080, "TCP", "127.0.0.1", "web", 0)]);
+    let dir = std::env::temp_dir().join(format!("pfw-gui-log-{}-{}", std::process::id(), fastrand::u32(..)));
+    let path = dir.join("logs").join("portforward.log");
+    let mut h = app(Start {
+        log_path: Some(path.clone()),
+        ..start(
+            options(sim.ssdp_addr(), Duration::from_secs(1)),
+            Some(sim.description_url()),
+        )
+    });
+    settled(&mut h, "the table is read", table_is_read);
+    assert!(has_contains(&h, "(also in "), "the panel says where the file is");
+    let text = std::fs::read_to_string(&path).expect("the log file, its folder made");
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest))
+        .collect();
+    let reading = lines.iter().position(|l| *l == "request: reading the table");
+    let read = lines.iter().position(|l| *l == "ok: read 1 mapping");
+    assert!(reading.is_some() && reading < read, "both, in order: {text}");
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -4,43 +4,14 @@
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use portforward::services::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
 use portforward::simulator::{PortControlSimConfig, SimConfig, SimMapping, SimulatedGateway, SimulatedPortControl};
 use portforward::{Port, Protocol};
 
-use super::tests::{has, has_contains, mapping, options, sim, step_until, table_is_read, type_into};
-use super::{App, Start};
-
-/// The app connected to `sim` by URL with `presets`, its table read.
-fn connected_with(sim: &SimulatedGateway, presets: PresetStore) -> Harness<'static, App> {
-    let start = Start {
-        discovery: options(sim.ssdp_addr(), Duration::from_secs(1)),
-        gateway_url: Some(sim.description_url()),
-        demo: false,
-        log_path: None,
-    };
-    let mut h = Harness::builder()
-        .allow_missing_glyphs()
-        .with_size([1280.0, 900.0])
-        .build_eframe(move |cc| App::new(cc, start).with_presets(presets));
-    step_until(&mut h, "the table is read", table_is_read);
-    h
-}
-
-fn click(h: &mut Harness<'static, App>, label: &str) {
-    h.get_by_label(label).click();
-    h.step();
-}
-
-fn click_button(h: &mut Harness<'static, App>, label: &str) {
-    h.get_by_role_and_label(Role::Button, label).click();
-    h.step();
-}
+use super::*;
 
 fn temp_file(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pfw-gui-{}-{}", std::process::id(), fastrand::u32(..)));
@@ -78,7 +49,7 @@ fn a_preset_is_applied_in_one_click_with_a_result_per_row() {
     let mut h = connected_with(&sim, store);
     click(&mut h, "Presets");
     click_button(&mut h, "Apply \"Minecraft server\"");
-    step_until(&mut h, "the apply's result", |h| has_contains(h, "added 25565/TCP"));
+    settled(&mut h, "the apply's result", |h| has_contains(h, "added 25565/TCP"));
     assert!(has_contains(&h, "added 25565/UDP"));
     assert!(has_contains(
         &h,
@@ -90,7 +61,7 @@ fn a_preset_is_applied_in_one_click_with_a_result_per_row() {
         assert_eq!(row.description, "Minecraft server");
     }
     // The table is read again and shows them.
-    step_until(&mut h, "the new rows in the table", |h| {
+    settled(&mut h, "the new rows in the table", |h| {
         h.query_all_by_label("Minecraft server").count() >= 3
     });
 }
@@ -102,19 +73,16 @@ fn a_preset_is_made_from_the_selection_then_deleted_after_a_yes() {
         &[mapping(8080, "TCP", "192.168.1.20", "web server", 0)],
     );
     let mut h = connected_with(&sim, PresetStore::in_memory());
-    step_until(&mut h, "the row", |h| has(h, "web server"));
+    settled(&mut h, "the row", |h| has(h, "web server"));
     click(&mut h, "web server");
     click(&mut h, "Presets");
     click_button(&mut h, "New from selection");
     step_until(&mut h, "the editor", |h| has(h, "Save preset"));
     assert!(has(&h, "New preset"), "the editor window's title");
-    assert!(
-        !super::tests::button_enabled(&h, "Save preset"),
-        "a preset needs a name"
-    );
+    assert!(!button_enabled(&h, "Save preset"), "a preset needs a name");
     type_into(&mut h, "Preset name", "Web");
     click_button(&mut h, "Save preset");
-    step_until(&mut h, "the saved preset", |h| has(h, "Apply \"Web\""));
+    settled(&mut h, "the saved preset", |h| has(h, "Apply \"Web\""));
     assert!(has_contains(&h, "8080/TCP -> 192.168.1.20:8080 \"web server\""));
     click_button(&mut h, "Delete");
     assert!(has_contains(&h, "Delete \"Web\"? The router is not changed."));
@@ -122,7 +90,7 @@ fn a_preset_is_made_from_the_selection_then_deleted_after_a_yes() {
     assert!(has(&h, "Apply \"Web\""), "cancel keeps it");
     click_button(&mut h, "Delete");
     click_button(&mut h, "Delete preset");
-    step_until(&mut h, "the preset gone", |h| !has(h, "Apply \"Web\""));
+    settled(&mut h, "the preset gone", |h| !has(h, "Apply \"Web\""));
     assert!(has_contains(&h, "Deleted preset \"Web\""));
     assert_eq!(sim.mappings().len(), 1, "the router is not changed");
 }
@@ -134,14 +102,8 @@ fn import_shows_the_plan_from_a_typed_path_and_adds_only_on_confirm() {
         &[mapping(27015, "UDP", "192.168.1.21", "game", 0)],
     );
     let file = temp_file("rows.csv");
-    std::fs::write(
-        &file,
-        "external_port,internal_port,internal_ip,protocol,description,duration\n\
-         8080,8000,192.168.1.20,TCP,web,0\n\
-         27015,27015,192.168.1.99,UDP,clash,0\n\
-         70000,8000,192.168.1.20,TCP,typo,0\n",
-    )
-    .unwrap();
+    // The same file as the command line's import test: one to add, a conflict, an invalid row.
+    std::fs::write(&file, include_str!("../../../tests/support/import-plan.csv")).unwrap();
     let mut h = connected_with(&sim, PresetStore::in_memory());
     click_button(&mut h, "Import…");
     step_until(&mut h, "the window", |h| {
@@ -149,7 +111,7 @@ fn import_shows_the_plan_from_a_typed_path_and_adds_only_on_confirm() {
     });
     type_into(&mut h, "File", file.to_str().unwrap());
     click_button(&mut h, "Show what would change");
-    step_until(&mut h, "the plan", |h| has_contains(h, "To add: 1"));
+    settled(&mut h, "the plan", |h| has_contains(h, "To add: 1"));
     assert!(has(&h, "Conflicts: 1 (not sent)"));
     assert!(has(&h, "Unchanged: 0"));
     assert!(has(&h, "Invalid: 1 (not sent)"));
@@ -163,7 +125,7 @@ fn import_shows_the_plan_from_a_typed_path_and_adds_only_on_confirm() {
     ));
     assert_eq!(sim.mappings().len(), 1, "nothing sent before the confirmation");
     click_button(&mut h, "Add 1 mapping");
-    step_until(&mut h, "the import's result", |h| has_contains(h, "added 8080/TCP"));
+    settled(&mut h, "the import's result", |h| has_contains(h, "added 8080/TCP"));
     assert_eq!(has_row(&sim, 8080, "TCP").unwrap().internal_client, "192.168.1.20");
     assert_eq!(
         has_row(&sim, 27015, "UDP").unwrap().internal_client,
@@ -187,7 +149,7 @@ fn export_writes_the_table_to_a_typed_path() {
     });
     type_into(&mut h, "File", file.to_str().unwrap());
     click_button(&mut h, "Export");
-    step_until(&mut h, "the export", |h| has_contains(h, "Wrote 1 mapping"));
+    settled(&mut h, "the export", |h| has_contains(h, "Wrote 1 mapping"));
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(
         text.starts_with("external_port,internal_port,internal_ip,protocol,"),
@@ -211,12 +173,12 @@ fn a_natpmp_mapping_is_made_marked_in_the_table_once_and_removed() {
     type_into(&mut h, "Router address", "127.0.55.1");
     type_into(&mut h, "Port on this computer", "6000");
     click_button(&mut h, "Map port");
-    step_until(&mut h, "the mapping", |h| {
+    settled(&mut h, "the mapping", |h| {
         has_contains(h, "Forwarded 203.0.113.7:6000/TCP")
     });
     assert_eq!(server.mappings().len(), 1);
     // The simulated UPnP table does not list it: a row of its own, marked.
-    step_until(&mut h, "the marked row", |h| has(h, "via PCP"));
+    settled(&mut h, "the marked row", |h| has(h, "via PCP"));
     assert!(has(&h, "made via PCP"));
     // A router that lists it in its UPnP table (as miniupnpd does) shows it once.
     sim.insert(SimMapping {
@@ -224,11 +186,11 @@ fn a_natpmp_mapping_is_made_marked_in_the_table_once_and_removed() {
         ..mapping(6000, "TCP", "127.0.0.1", "", 600)
     });
     h.key_press(egui::Key::F5);
-    step_until(&mut h, "the router's own row", |h| has(h, "PCP MAP 0a0b0c0d"));
+    settled(&mut h, "the router's own row", |h| has(h, "PCP MAP 0a0b0c0d"));
     assert_eq!(h.query_all_by_label("via PCP").count(), 1);
     assert!(!has(&h, "made via PCP"));
 
     click_button(&mut h, "Remove 6000/TCP");
-    step_until(&mut h, "the removal", |h| has_contains(h, "Removed 6000/TCP (via PCP)"));
+    settled(&mut h, "the removal", |h| has_contains(h, "Removed 6000/TCP (via PCP)"));
     assert!(server.mappings().is_empty());
 }
