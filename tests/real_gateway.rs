@@ -1109,3 +1109,112 @@ fn natpmp_and_pcp_mappings_are_made_listed_once_and_removed() {
     clean_range(&env, &f, range);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `keep --preset` as the login-time job runs it (discovery, no --gateway): the preset's
+/// mappings come back after the router restarts with an empty table, and after the LAN link
+/// goes down and up again (the router restarting meanwhile). SIGTERM leaves them in place.
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn keep_preset_recreates_the_mappings_after_a_router_restart_and_a_link_down_and_up() {
+    use portforward::services::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
+    use std::io::BufRead;
+    let env = env();
+    if env.cgnat {
+        return;
+    }
+    let f = forwarder(&env);
+    let range = 48100..=48110;
+    clean_range(&env, &f, range.clone());
+    let dir = temp_dir("keep-preset");
+    let mut store = PresetStore::open(dir.join("presets.json")).unwrap();
+    let mut preset = Preset::new("Real keep").unwrap();
+    for protocol in Protocol::ALL {
+        preset.mappings.push(PresetMapping {
+            duration: Lease::seconds(600).unwrap(),
+            ..PresetMapping::same_port(port(48101), protocol, PresetTarget::ThisComputer)
+        });
+    }
+    store.save(preset, None).unwrap();
+    let both = |env: &Env| {
+        let rows = rows_in(env, range.clone());
+        rows.len() == 2
+            && rows
+                .iter()
+                .all(|r| r.internal_ip == env.lan1.to_string() && r.internal_port == 48101)
+    };
+
+    /// Kills the job if the test fails half-way (it would hold the suite's output pipe open).
+    struct Job(std::process::Child);
+    impl Drop for Job {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portforward"))
+        .args([
+            "--json",
+            "--config-dir",
+            dir.to_str().unwrap(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .args(["keep", "--preset", "Real keep", "--check-every", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut job = Job(child);
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = send.send(line);
+        }
+    });
+    // Waits for lines whose "event" is each of `events` (a multiset), within a hang guard.
+    let wait_for = |events: &[&str]| {
+        let mut missing = events.to_vec();
+        let mut seen = Vec::new();
+        while !missing.is_empty() {
+            let line = lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|e| panic!("still waiting for {missing:?} ({e}); saw {seen:#?}"));
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if let Some(i) = missing.iter().position(|m| value["event"] == *m) {
+                missing.remove(i);
+            }
+            seen.push(value);
+        }
+    };
+    wait_for(&["connected", "recreated", "recreated"]);
+    assert!(both(&env), "{:?}", rows_in(&env, range.clone()));
+
+    reboot_router(&env);
+    assert!(rows_in(&env, range.clone()).is_empty(), "the restart emptied the table");
+    wait_for(&["recreated", "recreated"]);
+    assert!(both(&env), "after the restart: {:?}", rows_in(&env, range.clone()));
+
+    let out = run(&env.harness, &["link", "down"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_for(&["router_lost"]);
+    // While this computer is off the network the router goes down too, and comes back with
+    // an empty table after the link is up (start-daemon checks the daemon answers lan1).
+    run(&env.harness, &["kill-daemon"]);
+    let out = run(&env.harness, &["link", "up"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&env.harness, &["start-daemon", "--clean"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    wait_for(&["connected", "recreated", "recreated"]);
+    assert!(
+        both(&env),
+        "after the link came back: {:?}",
+        rows_in(&env, range.clone())
+    );
+
+    run("kill", &["-TERM", &job.0.id().to_string()]);
+    wait_for(&["stopped"]);
+    assert!(job.0.wait().unwrap().success());
+    assert!(both(&env), "SIGTERM leaves the mappings");
+    clean_range(&env, &f, range);
+    let _ = std::fs::remove_dir_all(dir);
+}

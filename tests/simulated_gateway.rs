@@ -550,3 +550,30 @@ fn a_fritzbox_refusal_names_the_setting_to_change() {
     assert_eq!(err.upnp_code(), Some(portforward::UpnpCode::NotAuthorized));
     assert!(err.to_string().contains("Permit independent port sharing"), "{err}");
 }
+
+/// `portforward gateways` where nothing but a media server answers: exit 1, and stderr says what
+/// was tried, what answered and what to do. Discovery goes by unicast to the devices on
+/// 127.0.0.1 (the hidden `--search-addr`), never multicast.
+#[test]
+fn cli_gateways_explains_why_no_router_was_found() {
+    let nas = portforward::simulator::SimulatedMediaServer::start("NAS").unwrap();
+    let run = |to: std::net::SocketAddr| {
+        Command::new(env!("CARGO_BIN_EXE_portforward"))
+            .args(["gateways", "--timeout", "0.3", "--search-addr", &to.to_string()])
+            .output()
+            .expect("run portforward")
+    };
+    let out = run(nas.ssdp_addr());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no UPnP gateway answered"), "{stderr}");
+    assert!(stderr.contains("with --gateway"), "the command line's hint: {stderr}");
+    assert!(stderr.contains("not a gateway: a MediaServer:1 (\"NAS\")"), "{stderr}");
+    assert!(stderr.contains("try: turn on UPnP"), "{stderr}");
+
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let out = run(silent.local_addr().unwrap());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no device answered the search at all"), "{stderr}");
+}

@@ -8,6 +8,7 @@
 //! the [`app`] once a frame.
 
 mod app;
+mod background_job;
 mod effects;
 mod file_dialog;
 mod forms;

@@ -70,6 +70,8 @@ pub struct PresetsPanel {
     /// The preset whose deletion waits for a yes.
     confirm_delete: Option<String>,
     feedback: Option<Feedback>,
+    /// The login-time registrations, and what running background jobs keep.
+    pub jobs: super::background_job::BackgroundJobs,
 }
 
 impl PresetsPanel {
@@ -235,6 +237,21 @@ impl PresetsPanel {
                         self.confirm_delete = Some(preset.name.clone());
                     }
                 });
+                let mut at_login = self.jobs.is_registered(&preset.name);
+                if ui
+                    .checkbox(&mut at_login, "Keep forwarded at login")
+                    .on_hover_text(format!(
+                        "runs `portforward keep --preset \"{}\"` at each login, with no window \
+                         (same as `portforward autostart enable`)",
+                        preset.name
+                    ))
+                    .changed()
+                {
+                    match self.jobs.set_registered(&preset.name, at_login) {
+                        Ok(done) => fx.log(Level::Ok, done),
+                        Err(why) => fx.log(Level::Error, format!("keep forwarded at login: {why}")),
+                    }
+                }
                 if let Some((name, report)) = &self.last_apply
                     && *name == preset.name
                 {

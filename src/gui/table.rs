@@ -162,13 +162,15 @@ impl Table {
     }
 
     /// Draws the filter box and the table. `sort` and `filter` are the persisted settings;
-    /// `kept` the mappings keep-alive renews, marked in the lease column.
+    /// `kept` the mappings keep-alive renews, marked in the lease column; `job_kept` those a
+    /// background `keep --preset` job keeps (by preset), marked there too.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         sort: &mut Sort,
         filter: &mut String,
         kept: &HashSet<MappingKey>,
+        job_kept: &std::collections::BTreeMap<MappingKey, String>,
     ) -> Vec<TableAction> {
         let mut actions = Vec::new();
         ui.horizontal(|ui| {
@@ -302,7 +304,12 @@ impl Table {
                                 shortest_visible_lease = Some(shortest_visible_lease.map_or(secs, |s| s.min(secs)));
                             }
                             ui.label(lease_left(self.read_at, mapping.lease));
-                            if kept.contains(&mapping.key()) {
+                            if let Some(preset) = job_kept.get(&mapping.key()) {
+                                ui.weak(format!("(kept by login job \"{preset}\")")).on_hover_text(
+                                    "renewed and re-created by the background `portforward keep --preset`; \
+                                     the window leaves it to that job",
+                                );
+                            } else if kept.contains(&mapping.key()) {
                                 ui.weak("(kept alive)")
                                     .on_hover_text("renewed at half its lease and re-created if the router loses it");
                             }

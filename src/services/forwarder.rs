@@ -20,15 +20,17 @@ pub const DEFAULT_DESCRIPTION: &str = "PortForward";
 /// How many free-looking external ports `enable` tries on an IGD:1 router before giving up.
 const EXTERNAL_PORT_TRIES: usize = 8;
 
-/// What to enable. Every field is optional; what is left out is chosen as PyForward did:
-/// a free external port, a free local port, this computer's LAN address, TCP,
-/// "PortForward", and a finite lease ([`Lease::DEFAULT`]).
+/// What to enable. Every field is optional. Left out: this computer's LAN address, TCP,
+/// "PortForward", a finite lease ([`Lease::DEFAULT`]); for the ports, an external port alone
+/// is forwarded to the same internal port, and with neither one free port is used for both
+/// where the router allows it ([`EnableRequest::explain`] says what was chosen).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnableRequest {
     /// The port on the router; a free one when `None`.
     pub external_port: Option<Port>,
-    /// The port on the LAN host; when `None`: a free local port (for this computer) or the
-    /// external port (for another host).
+    /// The port on the LAN host; when `None`: the external port if one is given, else a port
+    /// free on this computer (a random one for another host), asked of the router as the
+    /// external port too.
     pub internal_port: Option<Port>,
     /// The LAN host; this computer when `None`.
     pub internal_ip: Option<Ipv4Addr>,
@@ -38,6 +40,31 @@ pub struct EnableRequest {
     pub description: Option<Description>,
     /// [`Lease::DEFAULT`] when `None`.
     pub lease: Option<Lease>,
+}
+
+impl EnableRequest {
+    /// The ports `enable` chose for what this request left out, in words for a user
+    /// ("internal port 25565: the same as the external port"); `None` when both were given.
+    pub fn explain(&self, enabled: &Enabled) -> Option<String> {
+        let external = enabled.request.external_port;
+        let internal = enabled.request.internal_port;
+        match (self.external_port, self.internal_port) {
+            (Some(_), Some(_)) => None,
+            (Some(_), None) => Some(format!("internal port {internal}: the same as the external port")),
+            (None, Some(_)) if external == internal => {
+                Some(format!("external port {external}: the same as the internal port"))
+            }
+            (None, Some(_)) => Some(format!(
+                "external port {external}: chosen by the router (the internal port {internal} was taken there)"
+            )),
+            (None, None) if external == internal => Some(format!(
+                "port {external} for both sides: free on the router and behind it"
+            )),
+            (None, None) => Some(format!(
+                "internal port {internal} (free behind the router); external port {external}: chosen by the router, {internal} was taken there"
+            )),
+        }
+    }
 }
 
 /// A mapping that was created or renewed, as the router now lists it.
@@ -172,8 +199,11 @@ impl PortForwarder {
         let internal_ip = request.internal_ip.unwrap_or(self.local_ip);
         let internal_port = match (request.internal_port, request.external_port) {
             (Some(port), _) => port,
-            (None, _) if internal_ip == self.local_ip => self.open_local_port(request.protocol)?,
+            // A known external port (a game server's) goes to the same port behind it.
             (None, Some(external)) => external,
+            // Neither: one port for both, free here (asked first, as it is tried on the
+            // router as the external port too).
+            (None, None) if internal_ip == self.local_ip => self.open_local_port(request.protocol)?,
             (None, None) => host::random_port(),
         };
         let mut mapping = NewMapping {
@@ -187,7 +217,9 @@ impl PortForwarder {
                 .unwrap_or_else(|| Description::from_router(DEFAULT_DESCRIPTION.to_owned())),
             lease: request.lease.unwrap_or(Lease::DEFAULT),
         };
-        if request.external_port.is_some() {
+        if request.external_port.is_some() || self.same_port_is_free(&mapping)? {
+            // Asked for, or no external port given and the internal one free on the router:
+            // one port for both sides.
             mapping.lease = self.add_with_lease_fallback(&mapping, |m| self.gateway.add_port_mapping(m))?;
         } else if self.gateway.supports("AddAnyPortMapping") {
             let mut chosen = mapping.external_port;
@@ -471,6 +503,16 @@ impl PortForwarder {
             }
         }
         Err(last_err.expect("at least one attempt"))
+    }
+
+    /// Whether the router has no mapping on `mapping`'s external port (so that adding there
+    /// replaces nothing, not even another program's mapping to this computer).
+    fn same_port_is_free(&self, mapping: &NewMapping) -> Result<bool, Error> {
+        match self.gateway.specific_entry(&mapping.key()) {
+            Ok(_) => Ok(false),
+            Err(e) if e.upnp_code() == Some(UpnpCode::NoSuchEntry) => Ok(true),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Some routers acknowledge a mapping and never apply it: read it back.

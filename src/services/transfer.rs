@@ -28,6 +28,7 @@ use serde_json::{Map, Value};
 
 use crate::model::{Description, InputError, Lease, Mapping, MappingKey, Port, Protocol};
 use crate::services::presets::{Preset, PresetMapping, PresetTarget};
+use crate::services::record::MappingRecord;
 use crate::store::FileError;
 
 /// The columns, in order: the keys of `portforward list --json`.
@@ -91,68 +92,14 @@ impl fmt::Display for Format {
     }
 }
 
-/// One exported row, with the keys of `portforward list --json`.
-#[derive(Debug, Serialize)]
-struct ExportRow<'a> {
-    external_port: u16,
-    internal_port: u16,
-    internal_ip: String,
-    protocol: &'static str,
-    description: &'a str,
-    duration: u32,
-    enabled: bool,
-    remote_host: &'a str,
-}
-
-impl ExportRow<'_> {
-    fn of_mapping(m: &Mapping) -> ExportRow<'_> {
-        ExportRow {
-            external_port: m.external_port.get(),
-            internal_port: m.internal_port.get(),
-            internal_ip: m.internal_client.clone(),
-            protocol: m.protocol.as_str(),
-            description: m.description.as_str(),
-            duration: m.lease.as_secs(),
-            enabled: m.enabled,
-            remote_host: &m.remote_host,
-        }
-    }
-
-    fn of_preset_mapping(m: &PresetMapping) -> ExportRow<'_> {
-        ExportRow {
-            external_port: m.external_port.get(),
-            internal_port: m.internal_port.get(),
-            internal_ip: m.internal_ip.to_string(),
-            protocol: m.protocol.as_str(),
-            description: m.description.as_str(),
-            duration: m.duration.as_secs(),
-            enabled: true,
-            remote_host: "",
-        }
-    }
-
-    fn csv_record(&self) -> [String; 8] {
-        [
-            self.external_port.to_string(),
-            self.internal_port.to_string(),
-            self.internal_ip.clone(),
-            self.protocol.to_owned(),
-            self.description.to_owned(),
-            self.duration.to_string(),
-            self.enabled.to_string(),
-            self.remote_host.to_owned(),
-        ]
-    }
-}
-
 /// The preset layout of a JSON export.
 #[derive(Serialize)]
 struct PresetExport<'a> {
     name: &'a str,
-    mappings: Vec<ExportRow<'a>>,
+    mappings: Vec<MappingRecord<'a>>,
 }
 
-fn to_csv(rows: &[ExportRow<'_>]) -> String {
+fn to_csv(rows: &[MappingRecord<'_>]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(COLUMNS).expect("writing to memory");
     for row in rows {
@@ -161,9 +108,10 @@ fn to_csv(rows: &[ExportRow<'_>]) -> String {
     String::from_utf8(writer.into_inner().expect("writing to memory")).expect("the fields are UTF-8")
 }
 
-/// The table (or some of its rows) as text in `format`. Lease columns hold the lease left.
+/// The table (or some of its rows) as text in `format`, one [`MappingRecord`] a row (JSON keys
+/// in alphabetical order, as `list --json` writes them). Lease columns hold the lease left.
 pub fn export_table(mappings: &[Mapping], format: Format) -> String {
-    let rows: Vec<ExportRow<'_>> = mappings.iter().map(ExportRow::of_mapping).collect();
+    let rows: Vec<MappingRecord<'_>> = mappings.iter().map(MappingRecord::of_mapping).collect();
     match format {
         Format::Json => serde_json::to_string_pretty(&rows).expect("rows always serialize") + "\n",
         Format::Csv => to_csv(&rows),
@@ -173,7 +121,7 @@ pub fn export_table(mappings: &[Mapping], format: Format) -> String {
 /// A preset as text in `format`: JSON keeps its name (`{"name": …, "mappings": […]}`); CSV has
 /// the rows only (the file name can carry the name).
 pub fn export_preset(preset: &Preset, format: Format) -> String {
-    let rows: Vec<ExportRow<'_>> = preset.mappings.iter().map(ExportRow::of_preset_mapping).collect();
+    let rows: Vec<MappingRecord<'_>> = preset.mappings.iter().map(MappingRecord::of_preset_mapping).collect();
     match format {
         Format::Json => {
             serde_json::to_string_pretty(&PresetExport {
@@ -655,6 +603,30 @@ mod tests {
         assert_eq!(keys, expected);
         assert_eq!(rows[0]["external_port"], 8080);
         assert_eq!(rows[0]["duration"], 0);
+    }
+
+    #[test]
+    fn exports_written_before_the_shared_record_still_import() {
+        // Until the one MappingRecord, export wrote the keys in COLUMNS order; now they are in
+        // alphabetical order, as `list --json` writes them. Both read the same.
+        let old = r#"[
+  {
+    "external_port": 5000,
+    "internal_port": 5001,
+    "internal_ip": "192.168.1.10",
+    "protocol": "TCP",
+    "description": "ü <tag> & co",
+    "duration": 3600,
+    "enabled": true,
+    "remote_host": ""
+  }
+]
+"#;
+        let new = export_table(&table()[2..], Format::Json);
+        assert_ne!(old, new, "the key order changed");
+        let plan = |text: &str| plan_import(&parse_import(text, Format::Json).unwrap(), &[], HERE).mappings_to_add();
+        assert_eq!(plan(old), plan(&new));
+        assert_eq!(plan(old), table()[2..].to_vec());
     }
 
     #[test]

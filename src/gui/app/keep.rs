@@ -62,6 +62,16 @@ impl App {
         let Some(keep) = &self.keep else {
             return;
         };
+        if let Some(preset) = self.presets.jobs.kept_by(&key) {
+            // Two keepers of one mapping would renew it twice and fight over re-creating it.
+            fx.log(
+                Level::Error,
+                format!(
+                    "{mapping} is kept by the background job of the preset \"{preset}\"; the window leaves it to that job"
+                ),
+            );
+            return;
+        }
         if keep.release(&key) {
             fx.log(Level::Request, format!("stop keeping {mapping} alive"));
             return;
@@ -159,7 +169,9 @@ impl App {
             && self.settings.remove_created_on_exit
             && !self.created.is_empty()
         {
-            let created = std::mem::take(&mut self.created);
+            let mut created = std::mem::take(&mut self.created);
+            // What a background job keeps stays: the user asked for it to outlive the window.
+            created.retain(|c| self.presets.jobs.kept_by(&c.key()).is_none());
             let removal = Pending::spawn(&self.ctx, "exit clean-up", move || remove_created(&forwarder, &created));
             match removal.wait(self.exit_deadline) {
                 Some(Ok(report)) => {

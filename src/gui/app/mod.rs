@@ -159,6 +159,14 @@ impl App {
         self
     }
 
+    /// Reads login-time registrations and background jobs' state files here (tests: never the
+    /// real home or data directory).
+    #[cfg(test)]
+    pub fn with_background_jobs(mut self, jobs: crate::gui::background_job::BackgroundJobs) -> App {
+        self.presets.jobs = jobs;
+        self
+    }
+
     /// Waits this long for the router when closing (tests: long enough for a loaded machine).
     #[cfg(test)]
     pub fn with_exit_deadline(mut self, deadline: Duration) -> App {
@@ -187,6 +195,7 @@ impl App {
         self.disable_all.poll(fx);
         self.refresh.poll(self.tab == FormTab::Refresh, fx);
         self.presets.poll(fx);
+        self.presets.jobs.poll(&self.ctx);
         self.port_control.poll(fx);
         self.removal.poll(fx);
         self.undo.poll(fx);
@@ -235,9 +244,13 @@ impl eframe::App for App {
                 if self.mappings.table.loaded || self.header.forwarder().is_some() {
                     let kept = self.kept_keys();
                     let settings = &mut self.settings;
-                    self.mappings
-                        .table
-                        .ui(ui, &mut settings.sort, &mut settings.filter, &kept)
+                    self.mappings.table.ui(
+                        ui,
+                        &mut settings.sort,
+                        &mut settings.filter,
+                        &kept,
+                        self.presets.jobs.kept(),
+                    )
                 } else {
                     ui.weak("The table appears once a gateway is connected.");
                     Vec::new()

@@ -38,15 +38,17 @@ impl EnableForm {
             Some(ip) => format!("this computer ({ip})"),
             None => "this computer".to_owned(),
         };
+        // As the library chooses: an external port alone goes to the same port; with neither,
+        // one port free here (any, for another host) serves both sides where the router has it.
         let internal_port = |internal_ip: Option<std::net::Ipv4Addr>| {
             if internal_ip.is_none_or(|ip| Some(ip) == local_ip) {
-                "automatic: free local port".to_owned()
+                "automatic: same as external (none: one free port for both)".to_owned()
             } else {
-                "automatic: same as external".to_owned()
+                "automatic: same as external (none: one port for both)".to_owned()
             }
         };
         let hints = Hints {
-            external_port: "automatic: free port",
+            external_port: "automatic: same as internal if free on the router",
             internal_ip: &this_computer,
             internal_port: &internal_port,
             description: portforward::DEFAULT_DESCRIPTION,

@@ -169,3 +169,86 @@ fn closing_removes_only_the_mappings_this_window_created_when_asked() {
     let left: Vec<u16> = sim.mappings().iter().map(|m| m.external_port).collect();
     assert_eq!(left, [5000], "only this window's own mapping goes");
 }
+
+#[test]
+fn a_mapping_kept_by_the_login_job_is_marked_left_to_it_and_the_preset_toggles_its_registration() {
+    use portforward::services::keep_preset::{KeepJobState, KeptEntry, KeptStatus};
+    use portforward::services::presets::{Preset, PresetMapping, PresetStore, PresetTarget};
+    let dir = std::env::temp_dir().join(format!("pfw-gui-login-job-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (home, data) = (dir.join("home"), dir.join("data"));
+    // A running job (this process stands for it) keeps 30011/TCP for the preset "Game".
+    let state = KeepJobState {
+        preset: "Game".into(),
+        pid: std::process::id(),
+        gateway: None,
+        local_ip: None,
+        updated: 0,
+        mappings: vec![KeptEntry {
+            protocol: portforward::Protocol::Tcp,
+            external_port: portforward::Port::new(30011).unwrap(),
+            internal_ip: Ipv4Addr::LOCALHOST,
+            internal_port: portforward::Port::new(30011).unwrap(),
+            status: KeptStatus::Kept,
+            lease: Some(600),
+            error: None,
+        }],
+    };
+    let path = KeepJobState::path(&data, "Game");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, serde_json::to_string(&state).unwrap()).unwrap();
+    let sim = sim(
+        SimConfig::default(),
+        &[
+            mapping(30011, "TCP", "127.0.0.1", "the job's", 600),
+            mapping(30012, "TCP", "127.0.0.1", "not the job's", 600),
+        ],
+    );
+    let mut presets = PresetStore::in_memory();
+    let mut preset = Preset::new("Game").unwrap();
+    preset.mappings.push(PresetMapping::same_port(
+        portforward::Port::new(30011).unwrap(),
+        portforward::Protocol::Tcp,
+        PresetTarget::ThisComputer,
+    ));
+    presets.save(preset, None).unwrap();
+    let start = start(
+        options(sim.ssdp_addr(), Duration::from_secs(1)),
+        Some(sim.description_url()),
+    );
+    let jobs = crate::gui::background_job::BackgroundJobs::at(&home, &data);
+    let mut h = harness(move |cc| App::new(cc, start).with_presets(presets).with_background_jobs(jobs));
+    settled(&mut h, "the mark", |h| has(h, "(kept by login job \"Game\")"));
+    assert_eq!(count(&h, "(kept by login job \"Game\")"), 1, "only the job's row");
+
+    // The window does not take it over.
+    row_menu(&mut h, "the job's", "Keep alive");
+    step_until(&mut h, "the refusal", |h| {
+        has_contains(h, "is kept by the background job of the preset \"Game\"")
+    });
+    assert!(!has(&h, "(kept alive)"));
+
+    // The preset's checkbox registers the same login-time job as `autostart enable`.
+    click(&mut h, "Presets");
+    step_until(&mut h, "the checkbox", |h| has(h, "Keep forwarded at login"));
+    click(&mut h, "Keep forwarded at login");
+    step_until(&mut h, "the registration", |h| {
+        has_contains(h, "\"Game\" is kept forwarded from the next login on")
+    });
+    let registered = portforward::services::autostart::AutostartHome::new(&home)
+        .status()
+        .unwrap();
+    assert_eq!(registered.len(), 1);
+    assert_eq!(registered[0].preset, "Game");
+    click(&mut h, "Keep forwarded at login");
+    step_until(&mut h, "the removal", |h| {
+        has_contains(h, "\"Game\" is no longer kept forwarded at login")
+    });
+    assert!(
+        portforward::services::autostart::AutostartHome::new(&home)
+            .status()
+            .unwrap()
+            .is_empty()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

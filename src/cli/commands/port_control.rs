@@ -1,15 +1,16 @@
 //! `natpmp map|renew|unmap|list|ip`: this computer's own mappings over NAT-PMP / PCP, for
-//! routers without UPnP. Needs no UPnP gateway.
+//! routers without UPnP. Needs no UPnP gateway. (The command keeps the name users know; the
+//! code says port control, as the library does.)
 
 use std::net::Ipv4Addr;
 use std::process::ExitCode;
 
-use portforward::port_control::{self, PortControlClient, PortControlError, PortControlMode};
+use portforward::port_control::{PortControlClient, PortControlError, PortControlMapping, PortControlMode};
 use portforward::services::PortControlStore;
 use portforward::{Error, InputError, Lease, Port, Protocol};
-use serde_json::json;
 
-use super::{Args, external_port, internal_port, protocol};
+use crate::cli::flags::{config_file, external_port, internal_port, protocol};
+use crate::cli::{Args, Out};
 
 /// The router and protocol to use.
 #[derive(Debug, clap::Args)]
@@ -24,7 +25,7 @@ pub struct Target {
 
 /// What to do over NAT-PMP / PCP.
 #[derive(Debug, clap::Subcommand)]
-pub enum NatPmpCommand {
+pub enum PortControlCommand {
     /// Forward a port of the router to this computer.
     Map {
         #[command(flatten)]
@@ -97,19 +98,20 @@ fn lifetime(text: &str) -> Result<Lease, InputError> {
 
 /// The file of mappings made here: in --config-dir, else in the platform's config directory.
 fn store(args: &Args) -> Result<PortControlStore, Error> {
-    let path = match &args.config_dir {
-        Some(dir) => dir.join("port-control.json"),
-        None => PortControlStore::default_path().ok_or_else(|| {
-            InputError::new(
-                "config dir",
-                "",
-                "this system has no config directory: give one with --config-dir",
-            )
-        })?,
-    };
-    Ok(PortControlStore::open(path)?)
+    Ok(PortControlStore::open(config_file(
+        args,
+        "port-control.json",
+        PortControlStore::default_path(),
+    )?)?)
 }
 
+/// The client for `target` and the file of mappings made here: what map, renew and unmap need.
+fn open(args: &Args, target: &Target) -> Result<(PortControlClient, PortControlStore), Error> {
+    let client = client(target)?;
+    Ok((client, store(args)?))
+}
+
+/// The client for `target`'s router (the default gateway when none is given).
 fn client(target: &Target) -> Result<PortControlClient, Error> {
     let gateway = match target.gateway_ip {
         Some(ip) => ip,
@@ -119,69 +121,53 @@ fn client(target: &Target) -> Result<PortControlClient, Error> {
 }
 
 /// Runs a NAT-PMP / PCP command.
-pub fn run(args: &Args, command: &NatPmpCommand) -> Result<ExitCode, Error> {
+pub fn run(args: &Args, out: Out, command: &PortControlCommand) -> Result<ExitCode, Error> {
     match command {
-        NatPmpCommand::Map {
+        PortControlCommand::Map {
             target,
             internal_port,
             external_port,
             protocol,
             lifetime,
         } => {
-            let client = client(target)?;
-            let mut store = store(args)?;
+            let (client, mut store) = open(args, target)?;
             let mapping = client.map(
                 protocol.unwrap_or_default(),
                 *internal_port,
                 Some(external_port.unwrap_or(*internal_port)),
                 *lifetime,
             )?;
-            store.record(mapping.clone())?;
-            print(args, "mapped", &mapping);
+            recorded(out, &mut store, "mapped", mapping)?;
         }
-        NatPmpCommand::Renew {
+        PortControlCommand::Renew {
             target,
             external_port,
             protocol,
             lifetime,
         } => {
-            let client = client(target)?;
-            let mut store = store(args)?;
-            let protocol = protocol.unwrap_or_default();
-            let mapping = store
-                .find(client.gateway(), *external_port, protocol)
-                .cloned()
-                .ok_or_else(|| not_ours(&client, *external_port, protocol))?;
+            let (client, mut store) = open(args, target)?;
+            let mapping = made_here(&client, &store, *external_port, protocol.unwrap_or_default())?;
             let renewed = client.renew(&mapping, *lifetime)?;
-            store.record(renewed.clone())?;
-            print(args, "renewed", &renewed);
+            recorded(out, &mut store, "renewed", renewed)?;
         }
-        NatPmpCommand::Unmap {
+        PortControlCommand::Unmap {
             target,
             external_port,
             internal_port,
             protocol,
         } => {
-            let client = client(target)?;
-            let mut store = store(args)?;
+            let (client, mut store) = open(args, target)?;
             let protocol = protocol.unwrap_or_default();
-            let made_here = external_port.and_then(|port| store.find(client.gateway(), port, protocol).cloned());
-            match (made_here, internal_port) {
+            let found = external_port.and_then(|port| store.find(client.gateway(), port, protocol).cloned());
+            match (found, internal_port) {
                 (Some(mapping), _) => {
                     client.unmap(&mapping)?;
                     store.forget(&mapping)?;
-                    print(args, "removed", &mapping);
+                    out.port_control("removed", &mapping);
                 }
                 (None, Some(port)) => {
                     client.natpmp_unmap(protocol, *port)?;
-                    if args.json {
-                        outln!(
-                            "{}",
-                            json!({ "removed": { "internal_port": port, "protocol": protocol, "via": "NAT-PMP" } })
-                        );
-                    } else {
-                        outln!("removed this computer's NAT-PMP mapping of {port}/{protocol}");
-                    }
+                    out.port_control_unmapped(*port, protocol);
                 }
                 (None, None) => {
                     let port = external_port.ok_or_else(|| {
@@ -195,33 +181,38 @@ pub fn run(args: &Args, command: &NatPmpCommand) -> Result<ExitCode, Error> {
                 }
             }
         }
-        NatPmpCommand::List => {
+        PortControlCommand::List => {
             let store = store(args)?;
             let live: Vec<_> = store.mappings().iter().filter(|m| m.seconds_left() > 0).collect();
-            if args.json {
-                outln!("{}", serde_json::to_string(&live).expect("mappings serialize"));
-            } else {
-                for m in &live {
-                    outln!("{m}  (router {})", m.gateway);
-                }
-                outln!("{} mapping(s) made with `portforward natpmp map`", live.len());
-            }
+            out.port_control_list(&live);
         }
-        NatPmpCommand::Ip { target } => {
+        PortControlCommand::Ip { target } => {
             let client = client(target)?;
             let external = client.external_ip()?;
-            if args.json {
-                outln!(
-                    "{}",
-                    json!({ "external_ip": external, "gateway": client.gateway(), "local_ip": client.local_ip() })
-                );
-            } else {
-                outln!("external {external} (from {} over NAT-PMP)", client.gateway());
-                outln!("local    {}", client.local_ip());
-            }
+            out.port_control_ip(external, client.gateway(), client.local_ip());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps `mapping` in the file for a later run, then shows it.
+fn recorded(out: Out, store: &mut PortControlStore, verb: &str, mapping: PortControlMapping) -> Result<(), Error> {
+    store.record(mapping.clone())?;
+    out.port_control(verb, &mapping);
+    Ok(())
+}
+
+/// The mapping made here with this port and protocol on the client's router.
+fn made_here(
+    client: &PortControlClient,
+    store: &PortControlStore,
+    port: Port,
+    protocol: Protocol,
+) -> Result<PortControlMapping, Error> {
+    store
+        .find(client.gateway(), port, protocol)
+        .cloned()
+        .ok_or_else(|| not_ours(client, port, protocol))
 }
 
 fn not_ours(client: &PortControlClient, port: Port, protocol: Protocol) -> Error {
@@ -234,14 +225,4 @@ fn not_ours(client: &PortControlClient, port: Port, protocol: Protocol) -> Error
         gateway: client.gateway(),
     }
     .into()
-}
-
-fn print(args: &Args, verb: &str, m: &port_control::PortControlMapping) {
-    if args.json {
-        let mut value = serde_json::to_value(m).expect("mappings serialize");
-        value["duration"] = json!(m.seconds_left());
-        outln!("{}", json!({ verb: value }));
-    } else {
-        outln!("{verb} {m}");
-    }
 }

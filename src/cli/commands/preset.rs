@@ -1,4 +1,4 @@
-//! `preset list|show|apply|import|export|delete`: the window's presets, for scripts.
+//! `preset list|apply|import|export|delete`: the window's presets, for scripts.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use portforward::services::presets::{Preset, PresetStore};
 use portforward::services::transfer::{self, Format};
 use portforward::{Error, InputError, PortForwarder};
-use serde_json::json;
 
-use super::transfer::{format, output_format, write_output};
-use super::{Args, mapping_json};
+use super::export::{format, output_format, write_output};
+use crate::cli::flags::{config_file, is_stdout};
+use crate::cli::{Args, Out, output};
 
 /// What to do with presets.
 #[derive(Debug, clap::Subcommand)]
@@ -60,20 +60,14 @@ impl PresetCommand {
 
 /// The presets file: in --config-dir, else in the platform's config directory.
 pub fn store(args: &Args) -> Result<PresetStore, Error> {
-    let path = match &args.config_dir {
-        Some(dir) => dir.join("presets.json"),
-        None => PresetStore::default_path().ok_or_else(|| {
-            InputError::new(
-                "config dir",
-                "",
-                "this system has no config directory: give one with --config-dir",
-            )
-        })?,
-    };
-    Ok(PresetStore::open(path)?)
+    Ok(PresetStore::open(config_file(
+        args,
+        "presets.json",
+        PresetStore::default_path(),
+    )?)?)
 }
 
-fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, Error> {
+pub fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, Error> {
     store.get(name).ok_or_else(|| {
         let names: Vec<&str> = store.presets().iter().map(|p| p.name.as_str()).collect();
         InputError::new(
@@ -86,52 +80,20 @@ fn find<'s>(store: &'s PresetStore, name: &str) -> Result<&'s Preset, Error> {
 }
 
 /// Runs a preset command; `forwarder` is there for those that need the router.
-pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarder>) -> Result<ExitCode, Error> {
+pub fn run(
+    args: &Args,
+    out: Out,
+    command: &PresetCommand,
+    forwarder: Option<&PortForwarder>,
+) -> Result<ExitCode, Error> {
     let mut store = store(args)?;
     match command {
-        PresetCommand::List => {
-            if args.json {
-                outln!("{}", serde_json::to_string(store.presets()).expect("presets serialize"));
-            } else {
-                for preset in store.presets() {
-                    outln!("{} ({} mapping(s))", preset.name, preset.mappings.len());
-                    for m in &preset.mappings {
-                        outln!("    {m}");
-                    }
-                }
-                if store.presets().is_empty() {
-                    outln!(
-                        "no presets yet (in {})",
-                        store.path().map(|p| p.display().to_string()).unwrap_or_default()
-                    );
-                }
-            }
-        }
+        PresetCommand::List => out.presets(store.presets(), store.path()),
         PresetCommand::Apply { name } => {
             let forwarder = forwarder.expect("apply connects first");
             let preset = find(&store, name)?;
             let report = forwarder.apply_preset(preset);
-            if args.json {
-                outln!(
-                    "{}",
-                    json!({
-                        "preset": preset.name,
-                        "added": report.done.iter().map(mapping_json).collect::<Vec<_>>(),
-                        "failed": report.failed.iter().map(|(m, why)| json!({ "mapping": mapping_json(m), "error": why })).collect::<Vec<_>>(),
-                        "not_attempted": report.not_attempted.iter().map(mapping_json).collect::<Vec<_>>(),
-                    })
-                );
-            } else {
-                for m in &report.done {
-                    outln!("added   {m}");
-                }
-                for (m, why) in &report.failed {
-                    outln!("FAILED  {m}: {why}");
-                }
-                for m in &report.not_attempted {
-                    outln!("skipped {m}: the gateway stopped answering");
-                }
-            }
+            out.preset_applied(&preset.name, &report);
             if !report.is_complete() {
                 return Ok(ExitCode::FAILURE);
             }
@@ -139,7 +101,7 @@ pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarde
         PresetCommand::Import { file, name, replace } => {
             let imported = transfer::read_import(file)?;
             for row in &imported.invalid {
-                eprintln!("portforward: skipped {row}");
+                output::error(&format!("skipped {row}"));
             }
             let stem = file
                 .file_stem()
@@ -151,11 +113,7 @@ pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarde
             let replacing = (*replace && store.get(&name).is_some()).then_some(name.as_str());
             let count = preset.mappings.len();
             store.save(preset, replacing)?;
-            if args.json {
-                outln!("{}", json!({ "preset": name, "mappings": count }));
-            } else {
-                outln!("saved preset \"{name}\" with {count} mapping(s)");
-            }
+            out.preset_saved(&name, count);
             if invalid {
                 return Ok(ExitCode::FAILURE);
             }
@@ -164,17 +122,13 @@ pub fn run(args: &Args, command: &PresetCommand, forwarder: Option<&PortForwarde
             let preset = find(&store, name)?;
             let format = output_format(file, *format);
             write_output(file, &transfer::export_preset(preset, format))?;
-            if file.as_os_str() != "-" && !args.json {
-                outln!("wrote preset \"{}\" to {} ({format})", preset.name, file.display());
+            if !is_stdout(file) {
+                out.preset_exported(&preset.name, file, format);
             }
         }
         PresetCommand::Delete { name } => {
             let removed = store.delete(name)?;
-            if args.json {
-                outln!("{}", json!({ "deleted": removed.name }));
-            } else {
-                outln!("deleted preset \"{}\"", removed.name);
-            }
+            out.preset_deleted(&removed.name);
         }
     }
     Ok(ExitCode::SUCCESS)
