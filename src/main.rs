@@ -1,6 +1,14 @@
 //! `portforward`: the window (no subcommand) or a command for scripts.
 
+// On Windows the app is a GUI program, so starting it from Explorer or the Start menu opens no
+// console window beside the app; started from a terminal, it attaches to that terminal's console
+// (`console::attach_to_parent`) so the command line still prints. The command-line-only build
+// stays a console program.
+#![cfg_attr(all(windows, feature = "gui"), windows_subsystem = "windows")]
+
 mod cli;
+#[cfg(all(windows, feature = "gui"))]
+mod console;
 #[cfg(feature = "gui")]
 mod gui;
 
@@ -9,6 +17,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    #[cfg(all(windows, feature = "gui"))]
+    console::attach_to_parent();
     let args = cli::Args::parse();
     cli::init_logging(args.verbose);
     match args.command {

@@ -206,9 +206,9 @@ fn execute(args: &Args) -> Result<ExitCode, Error> {
         Command::Keep(k) if k.preset.is_some() => return keep_preset::run(args, out, k),
         _ => {}
     }
-    let (forwarder, _demo) = connect(args)?;
+    let (forwarder, demo) = connect(args)?;
     let forwarder = Arc::new(forwarder);
-    match command {
+    let result = match command {
         Command::Gateways | Command::Natpmp(_) | Command::Autostart(_) | Command::Pinhole(_) => {
             unreachable!("handled above")
         }
@@ -224,8 +224,13 @@ fn execute(args: &Args) -> Result<ExitCode, Error> {
         Command::Export(e) => export::run(out, &forwarder, e),
         Command::Import(i) => import::run(out, &forwarder, i),
         Command::Preset(preset) => preset::run(args, out, preset, Some(&forwarder)),
-        Command::Keep(k) => keep::run(out, forwarder, k),
-    }
+        Command::Keep(k) => keep::run(out, Arc::clone(&forwarder), k),
+    };
+    // The client first: its keep-alive connection closes, so the demo router's connection thread
+    // ends on its own before the router is stopped.
+    drop(forwarder);
+    drop(demo);
+    result
 }
 
 /// A printer for the chosen format, for the commands' signatures.

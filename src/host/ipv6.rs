@@ -66,6 +66,8 @@ pub fn local_ipv6_addresses() -> Vec<LocalIpv6> {
 }
 
 /// Reads Linux's `/proc/net/if_inet6`: `ADDRESS IFINDEX PREFIXLEN SCOPE FLAGS NAME` in hex.
+/// A pure parser, tested on every system, used on Linux only.
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 fn parse_if_inet6(text: &str) -> Vec<LocalIpv6> {
     const TEMPORARY: u32 = 0x01;
     const DEPRECATED: u32 = 0x20;

@@ -245,7 +245,14 @@ impl PortControlClient {
     /// for NAT-PMP and PCP.
     fn exchange_error(&self, socket: Option<std::io::Error>) -> PortControlError {
         match socket {
-            Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            // ICMP "port unreachable" for the request: Unix reports it as ECONNREFUSED on the
+            // next receive, Windows as WSAECONNRESET (10054).
+            Some(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
                 PortControlError::NotListening { gateway: self.gateway }
             }
             Some(e) => PortControlError::Socket {
@@ -328,23 +335,32 @@ impl PortControlClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::{PortControlSimConfig, SimulatedPortControl};
+    use crate::simulator::{
+        PortControlSimConfig, SimulatedPortControl, loopback_address_missing, port_control_unavailable,
+    };
 
     fn port(p: u16) -> Port {
         Port::new(p).unwrap()
     }
 
     /// A simulated NAT-PMP/PCP server on its own loopback address (port 5351 is fixed by the
-    /// protocols, so parallel tests differ by address).
-    fn server(last_octet: u8, config: PortControlSimConfig) -> (SimulatedPortControl, PortControlClient) {
+    /// protocols, so parallel tests differ by address). `None`, said on stderr, where such a
+    /// server cannot work (see `port_control_unavailable`): the test is skipped there.
+    fn server(last_octet: u8, config: PortControlSimConfig) -> Option<(SimulatedPortControl, PortControlClient)> {
         let ip = Ipv4Addr::new(127, 0, 53, last_octet);
+        if let Some(why) = port_control_unavailable(ip) {
+            eprintln!("skipped: {why}");
+            return None;
+        }
         let server = SimulatedPortControl::start(ip, config).expect("the simulated NAT-PMP server starts");
-        (server, PortControlClient::new(ip).unwrap())
+        Some((server, PortControlClient::new(ip).unwrap()))
     }
 
     #[test]
     fn auto_uses_pcp_when_the_router_speaks_it_and_unmaps_with_its_nonce() {
-        let (server, client) = server(1, PortControlSimConfig::default());
+        let Some((server, client)) = server(1, PortControlSimConfig::default()) else {
+            return;
+        };
         let mapping = client
             .map(
                 Protocol::Tcp,
@@ -381,13 +397,15 @@ mod tests {
 
     #[test]
     fn auto_falls_back_to_natpmp_on_a_router_without_pcp() {
-        let (server, client) = server(
+        let Some((server, client)) = server(
             2,
             PortControlSimConfig {
                 pcp: false,
                 ..PortControlSimConfig::default()
             },
-        );
+        ) else {
+            return;
+        };
         let mapping = client
             .map(Protocol::Udp, port(7000), None, Lease::seconds(300).unwrap())
             .unwrap();
@@ -407,13 +425,15 @@ mod tests {
 
     #[test]
     fn a_router_without_an_external_address_is_a_clear_error() {
-        let (_server, client) = server(
+        let Some((_server, client)) = server(
             3,
             PortControlSimConfig {
                 external_ip: None,
                 ..PortControlSimConfig::default()
             },
-        );
+        ) else {
+            return;
+        };
         let natpmp = client.clone().with_mode(PortControlMode::NatPmp);
         let err = natpmp
             .map(Protocol::Tcp, port(6000), None, Lease::seconds(60).unwrap())
@@ -432,12 +452,35 @@ mod tests {
     #[test]
     fn silence_is_reported_with_what_to_do() {
         // Nothing listens on this address's port 5351.
-        let client = PortControlClient::new(Ipv4Addr::new(127, 0, 53, 250)).unwrap();
+        let ip = Ipv4Addr::new(127, 0, 53, 250);
+        if let Some(why) = loopback_address_missing(ip) {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        let client = PortControlClient::new(ip).unwrap();
         let started = std::time::Instant::now();
         let err = client.external_ip().unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(5));
         // Loopback answers a closed port with ICMP "port unreachable".
         assert!(err.to_string().contains("nothing listening on port 5351"), "{err}");
         assert!(client.map(Protocol::Tcp, port(1), None, Lease::PERMANENT).is_err());
+    }
+
+    #[test]
+    fn a_reset_on_the_next_receive_is_nothing_listening_as_windows_reports_it() {
+        let client = PortControlClient::new(Ipv4Addr::LOCALHOST).unwrap();
+        // What Windows' receive returns after ICMP "port unreachable": WSAECONNRESET.
+        #[cfg(windows)]
+        let reset = std::io::Error::from_raw_os_error(10054);
+        #[cfg(not(windows))]
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let err = client.exchange_error(Some(reset));
+        assert!(matches!(err, PortControlError::NotListening { .. }), "{err}");
+        assert!(err.to_string().contains("nothing listening on port 5351"), "{err}");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(matches!(
+            client.exchange_error(Some(refused)),
+            PortControlError::NotListening { .. }
+        ));
     }
 }

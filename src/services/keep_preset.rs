@@ -153,7 +153,10 @@ fn process_is_running(pid: u32) -> bool {
     #[cfg(not(target_os = "linux"))]
     {
         use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
-        let mut system = System::new();
+        // sysinfo 0.40: `System::new` fails where processes cannot be read; then say "not running".
+        let Ok(mut system) = System::new() else {
+            return false;
+        };
         let pid = Pid::from_u32(pid);
         system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), true, ProcessRefreshKind::nothing());
         system.process(pid).is_some()

@@ -17,6 +17,7 @@ mod faults;
 mod http;
 mod media_server;
 mod pinholes;
+mod platform;
 mod port_control;
 mod server;
 mod soap;
@@ -36,6 +37,7 @@ pub use faults::Fault;
 pub use http::MINIUPNPD_SERVER;
 pub use media_server::SimulatedMediaServer;
 pub use pinholes::SimPinhole;
+pub use platform::{loopback_address_missing, port_control_unavailable, running_under_wine};
 pub use port_control::{PortControlSimConfig, SimPortControlMapping, SimulatedPortControl};
 
 use table::Table;

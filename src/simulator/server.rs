@@ -18,6 +18,12 @@ use super::xml;
 /// The most connections served at once; more are closed on arrival (each has a thread).
 const MAX_CONNECTIONS: usize = 256;
 
+/// How long a connection thread blocks in one read or write before it checks whether the gateway
+/// was killed or dropped. Waking a blocked socket call from another thread with `shutdown` works
+/// on Linux but not on Windows (rust-lang/rust#121594), so no thread relies on it: the latency of
+/// a kill or drop is bounded by this tick on every platform.
+const IO_TICK: Duration = Duration::from_millis(50);
+
 /// Starts the thread that accepts connections for one life (`generation`) of the gateway.
 pub(crate) fn spawn_acceptor(
     shared: &Arc<Shared>,
@@ -134,9 +140,80 @@ fn reply_and_close(response: Response) -> Outcome {
     }
 }
 
-fn serve_connection(shared: &Arc<Shared>, mut stream: TcpStream, peer: SocketAddr, id: u64, generation: u64) {
+/// A connection's socket whose reads and writes give up once the gateway's life ends.
+///
+/// Each call blocks at most [`IO_TICK`] at a time and, between ticks, checks the generation: a
+/// thread blocked on a client that never sends, or never reads, ends when the gateway is killed or
+/// dropped, on every platform.
+struct Conn<'a> {
+    stream: TcpStream,
+    shared: &'a Shared,
+    generation: u64,
+}
+
+impl Conn<'_> {
+    /// The error a read or write ends with once the gateway is dead (or the tick could not be set).
+    fn stopped() -> io::Error {
+        io::Error::other("gateway stopped")
+    }
+
+    /// True for a timed-out tick (Unix reports `WouldBlock`, Windows `TimedOut`).
+    fn is_tick(error: &io::Error) -> bool {
+        matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    }
+
+    fn alive(&self) -> bool {
+        !self.shared.lock().is_dead(self.generation)
+    }
+}
+
+impl Read for Conn<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.stream.read(buf) {
+                Err(error) if Self::is_tick(&error) || error.kind() == io::ErrorKind::Interrupted => {
+                    if !self.alive() {
+                        return Err(Self::stopped());
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Write for Conn<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.stream.write(buf) {
+                // A timed-out send wrote nothing (a partial one returns its count): try again.
+                Err(error) if Self::is_tick(&error) || error.kind() == io::ErrorKind::Interrupted => {
+                    if !self.alive() {
+                        return Err(Self::stopped());
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+fn serve_connection(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr, id: u64, generation: u64) {
     let _registration = Registration { shared, id };
     let _ = stream.set_nodelay(true);
+    if stream.set_read_timeout(Some(IO_TICK)).is_err() || stream.set_write_timeout(Some(IO_TICK)).is_err() {
+        tracing::warn!(%peer, "simulated gateway: cannot bound socket waits, closing the connection");
+        return;
+    }
+    let mut stream = Conn {
+        stream,
+        shared,
+        generation,
+    };
     let mut buf = Vec::new();
     loop {
         let outcome = match http::read_request(&mut stream, &mut buf) {
@@ -189,11 +266,11 @@ fn serve_connection(shared: &Arc<Shared>, mut stream: TcpStream, peer: SocketAdd
             }
         }
     }
-    let _ = stream.shutdown(Shutdown::Both);
+    let _ = stream.stream.shutdown(Shutdown::Both);
 }
 
-/// Reads and discards until the client hangs up or the gateway shuts the socket down.
-fn drain(stream: &mut TcpStream) {
+/// Reads and discards until the client hangs up or the gateway stops.
+fn drain(stream: &mut Conn<'_>) {
     let mut sink = [0u8; 4096];
     loop {
         match stream.read(&mut sink) {
@@ -207,7 +284,7 @@ fn drain(stream: &mut TcpStream) {
 
 fn deliver(
     shared: &Shared,
-    stream: &mut TcpStream,
+    stream: &mut Conn<'_>,
     response: &Response,
     keep_alive: bool,
     delivery: Delivery,

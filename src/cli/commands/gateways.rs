@@ -11,7 +11,7 @@ use crate::cli::{Args, Out, connect, discovery, output};
 
 /// Runs `gateways`.
 pub fn run(args: &Args, out: Out) -> Result<ExitCode, Error> {
-    let (found, _demo) = if args.demo || args.gateway.is_some() {
+    let (found, demo) = if args.demo || args.gateway.is_some() {
         let (forwarder, demo) = connect(args)?;
         let gateway = Gateway::connect(forwarder.gateway().description_url(), &GatewayOptions::default())?;
         (vec![gateway], demo)
@@ -37,5 +37,8 @@ pub fn run(args: &Args, out: Out) -> Result<ExitCode, Error> {
         }
     };
     out.gateways(&found);
+    // The clients before the demo router they talk to (see `cli::execute`).
+    drop(found);
+    drop(demo);
     Ok(ExitCode::SUCCESS)
 }

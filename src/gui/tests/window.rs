@@ -116,7 +116,7 @@ fn searching(to: SocketAddr) -> Harness<'static, App> {
 #[test]
 fn with_nothing_answering_the_window_says_what_was_tried() {
     let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let mut h = searching(silent.local_addr().unwrap());
+    let h = searching(silent.local_addr().unwrap());
     assert!(has(&h, "What was tried"));
     assert!(has_contains(&h, "no device answered the search at all"));
     assert!(has_contains(&h, "turn on UPnP"));
@@ -126,7 +126,7 @@ fn with_nothing_answering_the_window_says_what_was_tried() {
 #[test]
 fn with_only_a_media_server_answering_the_window_names_it() {
     let nas = portforward::simulator::SimulatedMediaServer::start("Living-room NAS").unwrap();
-    let mut h = searching(nas.ssdp_addr());
+    let h = searching(nas.ssdp_addr());
     assert!(has_contains(&h, "not a gateway: a MediaServer:1 (\"Living-room NAS\")"));
     assert!(has_contains(&h, "only other devices answered"));
     assert!(!has_contains(&h, "no device answered"));

@@ -183,7 +183,11 @@ fn a_second_keeper_of_the_same_preset_is_refused_and_stale_state_files_are_ignor
     assert!(PresetKeeper::new(preset(), options.clone()).is_ok());
 
     // A running process (this test's parent, which outlives it) holds it: refused.
+    #[cfg(unix)]
     let parent = std::os::unix::process::parent_id();
+    // Windows has no std call for the parent: this test process itself is as surely running.
+    #[cfg(not(unix))]
+    let parent = std::process::id();
     state.pid = parent;
     std::fs::write(&path, serde_json::to_string(&state).unwrap()).unwrap();
     let err = PresetKeeper::new(preset(), options).unwrap_err();

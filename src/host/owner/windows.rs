@@ -1,5 +1,5 @@
-//! This computer's receiving sockets and their processes where Linux's sock_diag is not
-//! available (Windows, macOS, the BSDs), from netstat2 (the system's socket tables).
+//! Windows: this computer's receiving sockets and their processes, from netstat2 (the system's
+//! socket tables, `GetExtendedTcpTable` / `GetExtendedUdpTable`, which carry the owning PID).
 
 use std::collections::HashSet;
 
@@ -26,12 +26,16 @@ pub(super) fn receiving_sockets(protocols: &HashSet<Protocol>) -> std::io::Resul
                 ProtocolSocketInfo::Tcp(t) => (Protocol::Tcp, t.local_addr, t.local_port, t.state == TcpState::Listen),
                 ProtocolSocketInfo::Udp(u) => (Protocol::Udp, u.local_addr, u.local_port, true),
             };
+            // PID 0 is the System Idle Process, never a socket's real owner: Windows gives it
+            // for sockets whose owner it does not say (and Wine for every socket). No PID
+            // makes the owner unknown, never stale: the socket is there.
+            let pids = info.associated_pids.into_iter().filter(|&pid| pid != 0).collect();
             let socket = OpenSocket {
                 protocol,
                 addr,
                 port,
                 receiving,
-                pids: info.associated_pids,
+                pids,
             };
             (socket, 0)
         })
