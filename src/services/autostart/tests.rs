@@ -106,7 +106,8 @@ fn a_systemd_user_unit_is_written_enabled_and_valid() {
         exec,
         format!(
             r#""{}" "keep" "--preset" "Game \"50%%\" $$HOME \\ <b> & 'x' -- é""#,
-            program().display()
+            // A backslash is systemd's escape, in the program's path too (a Windows path here).
+            program().display().to_string().replace('\\', "\\\\")
         )
     );
     assert!(text.contains("\nWantedBy=default.target\n"), "{text}");

@@ -182,6 +182,12 @@ fn a_second_keeper_of_the_same_preset_is_refused_and_stale_state_files_are_ignor
     };
     assert!(PresetKeeper::new(preset(), options.clone()).is_ok());
 
+    // Wine's process table does not show this process to sysinfo, so "is it running" cannot be
+    // answered there: the refusal is checked on the systems that can.
+    if crate::simulator::running_under_wine() {
+        eprintln!("skipped under Wine: its process table does not list this test process");
+        return;
+    }
     // A running process (this test's parent, which outlives it) holds it: refused.
     #[cfg(unix)]
     let parent = std::os::unix::process::parent_id();
