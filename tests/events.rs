@@ -14,16 +14,7 @@ const GUARD: Duration = Duration::from_secs(10);
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 fn row(external_port: u16, protocol: &str, internal_client: &str) -> SimMapping {
-    SimMapping {
-        remote_host: String::new(),
-        external_port,
-        protocol: protocol.to_owned(),
-        internal_port: external_port,
-        internal_client: internal_client.to_owned(),
-        enabled: true,
-        description: String::new(),
-        lease_seconds: 0,
-    }
+    SimMapping::new(external_port, protocol, internal_client)
 }
 
 fn next(events: &Receiver<GatewayEvent>) -> GatewayEvent {
