@@ -9,6 +9,7 @@ mod forwarder;
 mod import_export;
 pub mod keep_preset;
 pub mod keepalive;
+pub mod live;
 mod pinholes;
 mod port_control_service;
 mod port_control_store;

@@ -1,5 +1,5 @@
-//! Watching a router: its events (GENA) turned into typed changes, or a slow poll when the
-//! router does not event or its NOTIFYs cannot reach us, with the mode in use reported.
+//! Watching a router: the table and the address and status, read when [`Live`] says a reading
+//! is due (an event, a new subscription, a poll), and what differs reported as typed changes.
 //!
 //! While events work and nothing changes, nothing is read: the table is re-read once per burst
 //! of NOTIFYs that say the number of mappings changed, the address and status once per burst
@@ -8,33 +8,15 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub use super::live::{WatchMode, WatchOptions};
+use super::live::{Live, Trigger};
 use crate::model::{Mapping, MappingKey};
-use crate::upnp::{EventOptions, Gateway, GatewayEvent, Subscription, UpnpError};
-
-/// How the watcher learns of changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
-pub enum WatchMode {
-    /// Starting: subscribed, waiting for the router's first NOTIFY.
-    Starting,
-    /// The router's events: changes show within about a second, nothing is read otherwise.
-    Events,
-    /// Reading the table every `interval`, because of `reason`.
-    Polling {
-        /// Why not events.
-        reason: String,
-        /// Seconds between reads.
-        interval_secs: u64,
-    },
-}
+use crate::upnp::{Gateway, UpnpError};
 
 /// One change on the router.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,40 +65,9 @@ pub enum Change {
     },
 }
 
-/// How to watch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WatchOptions {
-    /// Try events first (otherwise poll from the start).
-    pub use_events: bool,
-    /// How long to wait for the router's first NOTIFY before polling.
-    pub event_grace: Duration,
-    /// Seconds between reads when polling.
-    pub poll_interval: Duration,
-    /// The subscription and listener.
-    pub events: EventOptions,
-}
-
-impl Default for WatchOptions {
-    fn default() -> WatchOptions {
-        WatchOptions {
-            use_events: true,
-            event_grace: Duration::from_secs(3),
-            poll_interval: Duration::from_secs(60),
-            events: EventOptions::default(),
-        }
-    }
-}
-
-enum Message {
-    Event(GatewayEvent),
-    Stop,
-}
-
 /// A running watcher (a thread); stops, and unsubscribes, when dropped.
 pub struct Watch {
-    send: Sender<Message>,
-    thread: Option<JoinHandle<()>>,
-    mode: Arc<Mutex<WatchMode>>,
+    live: Live,
     reads: Arc<AtomicUsize>,
 }
 
@@ -128,34 +79,36 @@ impl Watch {
         options: WatchOptions,
         on_change: impl FnMut(Change) + Send + 'static,
     ) -> std::io::Result<Watch> {
-        let (send, receive) = channel();
-        let mode = Arc::new(Mutex::new(WatchMode::Starting));
         let reads = Arc::new(AtomicUsize::new(0));
         let mut watcher = Watcher {
-            gateway,
-            options,
+            gateway: Arc::clone(&gateway),
             on_change: Box::new(on_change),
-            mode: Arc::clone(&mode),
             reads: Arc::clone(&reads),
             table: HashMap::new(),
             external_ip: None,
             status: String::new(),
         };
-        let events = send.clone();
-        let thread = std::thread::Builder::new()
-            .name("watch".to_owned())
-            .spawn(move || watcher.run(&receive, events))?;
-        Ok(Watch {
-            send,
-            thread: Some(thread),
-            mode,
-            reads,
-        })
+        let live = Live::start(gateway, options, move |trigger| match trigger {
+            Trigger::Start => {
+                watcher.read_table(false);
+                watcher.read_status(false);
+            }
+            Trigger::Mode(mode) => (watcher.on_change)(Change::Mode { mode }),
+            Trigger::Reread { table, status, .. } => {
+                if table {
+                    watcher.read_table(true);
+                }
+                if status {
+                    watcher.read_status(true);
+                }
+            }
+        })?;
+        Ok(Watch { live, reads })
     }
 
     /// The mode in use now.
     pub fn mode(&self) -> WatchMode {
-        self.mode.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.live.mode()
     }
 
     /// How many times the table was read (the baseline included).
@@ -164,149 +117,16 @@ impl Watch {
     }
 }
 
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.send.send(Message::Stop);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 struct Watcher {
     gateway: Arc<Gateway>,
-    options: WatchOptions,
     on_change: Box<dyn FnMut(Change) + Send>,
-    mode: Arc<Mutex<WatchMode>>,
     reads: Arc<AtomicUsize>,
     table: HashMap<MappingKey, Mapping>,
     external_ip: Option<Ipv4Addr>,
     status: String,
 }
 
-/// Whether a NOTIFY names a variable that says the table changed.
-fn names_table(variables: &[String]) -> bool {
-    variables.is_empty()
-        || variables
-            .iter()
-            .any(|v| v == "PortMappingNumberOfEntries" || v == "SystemUpdateID")
-}
-
-fn names_status(variables: &[String]) -> bool {
-    variables.is_empty()
-        || variables
-            .iter()
-            .any(|v| v == "ExternalIPAddress" || v == "ConnectionStatus")
-}
-
 impl Watcher {
-    fn run(&mut self, receive: &Receiver<Message>, events: Sender<Message>) {
-        // Subscribe before the baseline read, so a change in between is not missed.
-        let subscription = if self.options.use_events {
-            let events = Mutex::new(events);
-            match Subscription::start(&self.gateway, &self.options.events, move |event| {
-                let _ = events
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .send(Message::Event(event));
-            }) {
-                Ok(subscription) => Some(subscription),
-                Err(err) => {
-                    self.poll_because(format!("the router does not send events ({err})"));
-                    None
-                }
-            }
-        } else {
-            self.poll_because("events are turned off".to_owned());
-            None
-        };
-        self.read_table(false);
-        self.read_status(false);
-        let started = Instant::now();
-        let mut next_poll = Instant::now() + self.options.poll_interval;
-        // The first subscription's report precedes the baseline read: no re-read for it.
-        let mut subscribed_before = false;
-        loop {
-            let deadline = match self.mode() {
-                WatchMode::Starting => started + self.options.event_grace,
-                WatchMode::Events => Instant::now() + Duration::from_secs(3600),
-                WatchMode::Polling { .. } => next_poll,
-            };
-            let message = match receive.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(message) => message,
-                Err(RecvTimeoutError::Timeout) => {
-                    match self.mode() {
-                        WatchMode::Starting => {
-                            self.poll_because("the router's events do not reach this computer".to_owned());
-                        }
-                        WatchMode::Polling { .. } => {
-                            self.read_table(true);
-                            self.read_status(true);
-                        }
-                        WatchMode::Events => {}
-                    }
-                    next_poll = Instant::now() + self.options.poll_interval;
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
-            };
-            // A burst of messages is one re-read.
-            let mut batch = vec![message];
-            batch.extend(receive.try_iter());
-            let (mut table, mut status) = (false, false);
-            for message in batch {
-                match message {
-                    Message::Stop => {
-                        drop(subscription);
-                        return;
-                    }
-                    Message::Event(GatewayEvent::Notify { seq, variables }) => {
-                        if self.mode() != WatchMode::Events {
-                            self.set_mode(WatchMode::Events);
-                        }
-                        // SEQ 0 comes right after subscribing: the baseline (or the
-                        // re-read after a new subscription) already covers it.
-                        if seq != 0 {
-                            table |= names_table(&variables);
-                            status |= names_status(&variables);
-                        }
-                    }
-                    Message::Event(GatewayEvent::Subscribed { fresh: true, .. }) if subscribed_before => {
-                        // Subscribed anew (the router restarted): its table may differ.
-                        table = true;
-                        status = true;
-                    }
-                    Message::Event(GatewayEvent::Subscribed { .. }) => subscribed_before = true,
-                    Message::Event(GatewayEvent::Lost { reason }) => {
-                        self.poll_because(format!("the router's subscription was lost ({reason})"));
-                        next_poll = Instant::now() + self.options.poll_interval;
-                    }
-                }
-            }
-            if table {
-                self.read_table(true);
-            }
-            if status {
-                self.read_status(true);
-            }
-        }
-    }
-
-    fn mode(&self) -> WatchMode {
-        self.mode.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    fn set_mode(&mut self, mode: WatchMode) {
-        tracing::info!(?mode, "watch mode");
-        *self.mode.lock().unwrap_or_else(PoisonError::into_inner) = mode.clone();
-        (self.on_change)(Change::Mode { mode });
-    }
-
-    fn poll_because(&mut self, reason: String) {
-        let interval_secs = self.options.poll_interval.as_secs();
-        self.set_mode(WatchMode::Polling { reason, interval_secs });
-    }
-
     fn failed(&mut self, err: &UpnpError) {
         (self.on_change)(Change::ReadFailed {
             reason: err.to_string(),
