@@ -1,5 +1,6 @@
 //! The log panel: every request and its result, also appended to a log file in the platform's
-//! data directory (never the working directory, which may be anywhere).
+//! data directory (never the working directory, which may be anywhere), each line stamped
+//! with its RFC 3339 UTC time to the millisecond (the panel shows the time of day).
 //!
 //! The file is written by one writer at a time, on a worker ([`Pending`]): lines wait in
 //! memory while a write is in flight and go out together with the next one, in order. The
@@ -63,10 +64,8 @@ impl Log {
     /// Adds an entry.
     pub fn push(&mut self, level: Level, text: impl Into<String>) {
         let text = text.into();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let at = SystemTime::now();
+        let now = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let time = format!("{:02}:{:02}:{:02}", now / 3600 % 24, now / 60 % 60, now % 60);
         if self.path.is_some() {
             let tag = match level {
@@ -75,7 +74,9 @@ impl Log {
                 Level::Warning => "warning",
                 Level::Error => "error",
             };
-            self.unwritten.push(format!("{now} {tag}: {text}\n"));
+            // RFC 3339, UTC, milliseconds: a run can be timed from the file.
+            let stamp = humantime::format_rfc3339_millis(at);
+            self.unwritten.push(format!("{stamp} {tag}: {text}\n"));
         }
         self.entries.push(Entry { time, level, text });
     }
