@@ -44,6 +44,22 @@ impl Column {
     ];
 
     /// The header text.
+    /// The table's header text: short, so every column fits beside the forms (the full title
+    /// is its hover text).
+    pub fn short_title(self) -> &'static str {
+        match self {
+            Column::Protocol => "Proto",
+            Column::ExternalPort => "Ext. port",
+            Column::InternalClient => "Client",
+            Column::InternalPort => "Int. port",
+            Column::Owner => "Owner",
+            Column::Description => "Description",
+            Column::Enabled => "On",
+            Column::RemoteHost => "Remote",
+            Column::Lease => "Lease left",
+        }
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Column::Protocol => "Protocol",

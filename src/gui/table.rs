@@ -221,16 +221,7 @@ impl Table {
                 .auto_shrink([false, false])
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
             for column in Column::ALL {
-                table = table.column(match column {
-                    Column::Protocol => TableColumn::initial(60.0).at_least(50.0),
-                    Column::ExternalPort | Column::InternalPort => TableColumn::initial(92.0).at_least(60.0),
-                    Column::Owner => TableColumn::initial(150.0).at_least(60.0).clip(true),
-                    Column::InternalClient => TableColumn::initial(190.0).at_least(90.0).clip(true),
-                    Column::Description => TableColumn::initial(140.0).at_least(80.0).clip(true),
-                    Column::Enabled => TableColumn::initial(56.0).at_least(50.0),
-                    Column::RemoteHost => TableColumn::initial(70.0).at_least(50.0).clip(true),
-                    Column::Lease => TableColumn::remainder().at_least(80.0),
-                });
+                table = table.column(column_layout(column));
             }
             let selected = &self.selected;
             let order = &self.order;
@@ -241,8 +232,9 @@ impl Table {
                 .header(text_height + 4.0, |mut header| {
                     for column in Column::ALL {
                         header.col(|ui| {
-                            let response =
-                                ui.add(egui::Button::new(egui::RichText::new(column.title()).strong()).frame(false));
+                            let response = ui
+                                .add(egui::Button::new(egui::RichText::new(column.short_title()).strong()).frame(false))
+                                .on_hover_text(column.title());
                             if sort.column == column {
                                 ui.label(if sort.ascending { "⏶" } else { "⏷" });
                             }
@@ -286,7 +278,8 @@ impl Table {
                             if let Some(protocol) = via.get(&mapping.key()) {
                                 ui.weak(format!("via {protocol}"));
                             }
-                            ui.label(mapping.description.as_str());
+                            ui.label(mapping.description.as_str())
+                                .on_hover_text(mapping.description.as_str());
                         });
                         row.col(|ui| {
                             ui.label(if mapping.enabled { "yes" } else { "no" });
@@ -427,6 +420,24 @@ impl Table {
             self.selected = self.order.iter().map(|&i| self.rows[i].mapping.key()).collect();
             self.selection_generation += 1;
         }
+    }
+}
+
+/// How wide a column starts and may be. At the default window size every column fits beside
+/// the forms; Description takes the spare width (a remainder that keeps no width of its own,
+/// so it follows the window); the others can be dragged, and egui remembers their widths
+/// between runs. Narrower than that (1024 px), the columns after Description scroll sideways,
+/// while those that say which app holds a port stay in view.
+fn column_layout(column: Column) -> TableColumn {
+    match column {
+        Column::Protocol => TableColumn::initial(44.0).at_least(40.0),
+        Column::ExternalPort | Column::InternalPort => TableColumn::initial(58.0).at_least(44.0),
+        Column::InternalClient => TableColumn::initial(180.0).at_least(90.0).clip(true),
+        Column::Owner => TableColumn::initial(140.0).at_least(60.0).clip(true),
+        Column::Description => TableColumn::remainder().at_least(120.0).clip(true).resizable(false),
+        Column::Enabled => TableColumn::initial(30.0).at_least(26.0),
+        Column::RemoteHost => TableColumn::initial(56.0).at_least(40.0).clip(true),
+        Column::Lease => TableColumn::initial(100.0).at_least(60.0).clip(true),
     }
 }
 

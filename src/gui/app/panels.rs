@@ -44,6 +44,11 @@ impl App {
             self.next_reload = None;
             return;
         };
+        // The router's events say when something changed: no reads while nothing does.
+        if self.live.events_work() {
+            self.next_reload = None;
+            return;
+        }
         if self.header.forwarder().is_none() || self.mappings.loading() {
             return;
         }
@@ -87,6 +92,7 @@ impl App {
             if self.settings.reload_secs != before {
                 self.next_reload = None;
             }
+            self.live.ui(ui, self.settings.reload_secs);
             self.undo.button(ui, self.header.forwarder(), fx);
             self.keep_owner_toolbar(ui);
         });
@@ -98,7 +104,8 @@ impl App {
 
     /// The tabs of the side panel and the form shown.
     pub(super) fn forms(&mut self, ui: &mut egui::Ui, fx: &mut Effects) {
-        ui.horizontal(|ui| {
+        // Wrapped: seven tabs in a row would make the panel too wide for the table beside it.
+        ui.horizontal_wrapped(|ui| {
             ui.selectable_value(&mut self.tab, FormTab::Enable, "Enable");
             ui.selectable_value(&mut self.tab, FormTab::Disable, "Disable");
             ui.selectable_value(&mut self.tab, FormTab::DisableAll, "Disable all");
