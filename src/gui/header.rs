@@ -5,9 +5,10 @@
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
 
 use egui::RichText;
-use portforward::upnp::{ConnectionStatus, DiscoveryOptions};
+use portforward::upnp::{DiscoveryOptions, RouterStatus};
 use portforward::{Error, ExternalReachability, LocalAddress, PortForwarder};
 
 use super::effects::{Effect, Effects};
@@ -52,8 +53,12 @@ impl Connection {
 
 /// The work that finds a gateway.
 enum Search {
-    /// Discovery: every gateway that answered; when none did, what was tried.
-    Discover(Pending<Result<Vec<Connection>, Box<Unfound>>>),
+    /// Discovery: each usable gateway as it answers (the first is used at once, the others
+    /// offered in the chooser), then how many there were or, when none, what was tried.
+    Discover {
+        answered: Receiver<Connection>,
+        done: Pending<Result<usize, Box<Unfound>>>,
+    },
     /// One gateway, by URL.
     Connect(Pending<Result<Connection, Error>>),
 }
@@ -64,16 +69,16 @@ struct Unfound {
     diagnosis: Option<Diagnosis>,
 }
 
-/// What a search came back with.
+/// What a search came back with, in the end.
 enum Found {
-    Many(Result<Vec<Connection>, Box<Unfound>>),
+    Many(Result<usize, Box<Unfound>>),
     One(Result<Connection, Error>),
 }
 
 /// The router's facts, read together.
 struct Info {
     external_ip: Result<Option<Ipv4Addr>, Error>,
-    status: Result<ConnectionStatus, Error>,
+    status: Result<RouterStatus, Error>,
 }
 
 /// Where the window stands with the gateway.
@@ -85,8 +90,6 @@ pub enum Link {
     /// Nothing usable: the message says why and what to do; after a search, what was tried
     /// and what came back.
     NotFound(String, Option<Box<Diagnosis>>),
-    /// Several gateways answered; the user picks one.
-    Choosing,
     /// Working with this gateway.
     Connected(Connection),
 }
@@ -109,8 +112,8 @@ pub struct Header {
     pub found: Vec<Connection>,
     /// The router's external address, once read (an error message when reading failed).
     pub external_ip: Option<Result<Option<Ipv4Addr>, String>>,
-    /// The WAN connection's status, once read.
-    pub status: Option<Result<ConnectionStatus, String>>,
+    /// The router's status (its WAN connection, link, traffic, admin page), once read.
+    pub status: Option<Result<RouterStatus, String>>,
     /// The "Gateway URL" field.
     pub url_text: String,
     /// The discovery bound, to tell the user how long the search can take.
@@ -168,26 +171,41 @@ impl Header {
             ),
         );
         self.link = Link::Searching;
-        self.search = Some(Search::Discover(Pending::spawn(ctx, "discovery", move || {
-            let all = match portforward::upnp::discover_all(&options) {
-                Ok(all) => all,
+        self.found.clear();
+        let (send, answered) = channel();
+        let wake = ctx.clone();
+        let done = Pending::spawn(ctx, "discovery", move || {
+            let mut unusable = None;
+            let mut usable = 0;
+            let searched =
+                portforward::upnp::discover_streaming(&options, |gateway| match PortForwarder::new(gateway) {
+                    Ok(forwarder) => {
+                        usable += 1;
+                        // Shown at once: the first answer is the table, the rest the chooser.
+                        if send.send(Connection::of(forwarder)).is_ok() {
+                            wake.request_repaint();
+                        }
+                    }
+                    Err(err) => unusable = Some(err),
+                });
+            match (searched, unusable) {
+                (Ok(_), _) if usable > 0 => Ok(usable),
+                (Ok(_), Some(error)) => Err(Box::new(Unfound { error, diagnosis: None })),
+                (Ok(_), None) => Ok(0),
                 // Nothing usable answered: search once more, briefly, to say what did.
-                Err(err) => {
+                (Err(err), _) => {
                     let brief = DiscoveryOptions {
                         timeout: options.timeout.min(DIAGNOSIS_TIME),
                         ..options
                     };
-                    return Err(Box::new(Unfound {
+                    Err(Box::new(Unfound {
                         error: err.into(),
                         diagnosis: Some(portforward::upnp::diagnose(&brief)),
-                    }));
+                    }))
                 }
-            };
-            all.into_iter()
-                .map(|g| PortForwarder::new(g).map(Connection::of))
-                .collect::<Result<Vec<_>, Error>>()
-                .map_err(|error| Box::new(Unfound { error, diagnosis: None }))
-        })));
+            }
+        });
+        self.search = Some(Search::Discover { answered, done });
     }
 
     /// Connects to the gateway described at `url`, in the background.
@@ -219,33 +237,36 @@ impl Header {
         if self.info.is_none() {
             self.info = Some(Pending::spawn(ctx, "info", move || Info {
                 external_ip: forwarder.external_ip(),
-                status: forwarder.status(),
+                status: forwarder.gateway().router_status().map_err(Error::from),
             }));
         }
     }
 
     /// Takes the finished work: a gateway to use goes out as an effect.
     pub fn poll(&mut self, fx: &mut Effects) {
+        if let Some(Search::Discover { answered, .. }) = &self.search {
+            for connection in answered.try_iter().collect::<Vec<_>>() {
+                self.answered(connection, fx);
+            }
+        }
         let found = match &mut self.search {
-            Some(Search::Discover(pending)) => pending.poll().map(|r| r.map(Found::Many)),
+            Some(Search::Discover { done, .. }) => done.poll().map(|r| r.map(Found::Many)),
             Some(Search::Connect(pending)) => pending.poll().map(|r| r.map(Found::One)),
             None => None,
         };
         if let Some(result) = found {
             self.search = None;
             match result {
-                Ok(Found::Many(Ok(mut found))) => {
-                    fx.log(Level::Ok, format!("discovery found {}", plural(found.len(), "gateway")));
-                    self.found = found.clone();
-                    if found.len() == 1 {
-                        fx.push(Effect::UseGateway(found.remove(0)));
-                    } else {
-                        self.link = Link::Choosing;
-                    }
+                Ok(Found::Many(Ok(count))) => {
+                    fx.log(Level::Ok, format!("discovery found {}", plural(count, "gateway")));
                 }
                 Ok(Found::One(Ok(connection))) => {
                     self.found.push(connection.clone());
                     fx.push(Effect::UseGateway(connection));
+                }
+                // A gateway is in use already: the error is another answer's.
+                Ok(Found::Many(Err(unfound))) if !self.found.is_empty() => {
+                    fx.log(Level::Warning, format!("discovery: {}", unfound.error));
                 }
                 Ok(Found::Many(Err(unfound))) => {
                     let Unfound { error: err, diagnosis } = *unfound;
@@ -343,12 +364,26 @@ impl Header {
                     }
                 });
             }
-            Link::Choosing => {
-                ui.label(format!("{} gateways answered: choose one above.", self.found.len()));
-            }
             Link::Connected(connection) => self.connected_ui(ui, &connection.clone()),
         }
         action
+    }
+
+    /// A gateway answered discovery: used at once when it is the first, offered beside the
+    /// one in use otherwise (the user's work is not disturbed).
+    fn answered(&mut self, connection: Connection, fx: &mut Effects) {
+        let d = connection.forwarder.gateway().description();
+        let url = connection.forwarder.gateway().description_url().to_owned();
+        if self.found.is_empty() {
+            fx.log(Level::Ok, format!("{} answered first, at {url}", d.friendly_name));
+            fx.push(Effect::UseGateway(connection.clone()));
+        } else {
+            fx.log(
+                Level::Ok,
+                format!("{} also answered, at {url}: choose it under Router", d.friendly_name),
+            );
+        }
+        self.found.push(connection);
     }
 
     fn chooser(&self, ui: &mut egui::Ui) -> Option<HeaderAction> {
@@ -386,7 +421,8 @@ impl Header {
                 None => {
                     ui.spinner();
                 }
-                Some(Ok(status)) => {
+                Some(Ok(router)) => {
+                    let status = &router.connection;
                     ui.label(format!(
                         "Status: {}{}",
                         status.status,
@@ -446,6 +482,9 @@ impl Header {
                 }
             }
         });
+        if let Some(Ok(router)) = &self.status {
+            super::router_status::ui(ui, router);
+        }
         if let Some(Ok(ip)) = &self.external_ip
             && let Some(warning) = ExternalReachability::of(*ip).warning()
         {

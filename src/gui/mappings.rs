@@ -35,6 +35,9 @@ pub struct Mappings {
     /// The rows as drawn.
     pub table: Table,
     reading: Option<Pending<Result<MappingTable, Error>>>,
+    /// Asked to read while a reading was in flight: read again once it is back (it may
+    /// have started before the change that asked).
+    again: bool,
     /// A new reading supersedes the lookup of the last one (dropping it).
     owners: Option<Pending<Owners>>,
     /// The last reading's failure.
@@ -55,7 +58,7 @@ impl Mappings {
         self.reading.is_some()
     }
 
-    /// Reads the table again, unless a reading is already in flight.
+    /// Reads the table again; when a reading is in flight, once more after it.
     pub fn read(&mut self, ctx: &egui::Context, forwarder: Option<&Arc<PortForwarder>>, fx: &mut Effects) {
         let Some(forwarder) = forwarder.cloned() else {
             return;
@@ -63,6 +66,8 @@ impl Mappings {
         if self.reading.is_none() {
             fx.log(Level::Request, "reading the table");
             self.reading = Some(Pending::spawn(ctx, "list", move || forwarder.get_all_mappings()));
+        } else {
+            self.again = true;
         }
     }
 
@@ -100,6 +105,9 @@ impl Mappings {
                 self.error = Some(err.to_string());
             }
             Some(Err(crash)) => self.error = Some(fx.failed(format!("internal error: {crash}")).text),
+        }
+        if self.reading.is_none() && std::mem::take(&mut self.again) {
+            self.read(ctx, cx.forwarder, fx);
         }
     }
 

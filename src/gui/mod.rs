@@ -13,6 +13,7 @@ mod effects;
 mod file_dialog;
 mod forms;
 mod header;
+mod live;
 mod log;
 mod mappings;
 mod pending;
@@ -20,6 +21,7 @@ mod pinholes;
 mod port_control;
 mod presets;
 mod removal;
+mod router_status;
 mod settings;
 mod table;
 #[cfg(test)]

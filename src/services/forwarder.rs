@@ -109,6 +109,13 @@ pub struct PortForwarder {
     last_enable: Mutex<Option<NewMapping>>,
 }
 
+/// The gateway it works with, for what takes "a gateway or what holds one".
+impl AsRef<Gateway> for PortForwarder {
+    fn as_ref(&self) -> &Gateway {
+        &self.gateway
+    }
+}
+
 impl PortForwarder {
     /// Discovers the first gateway on the network (returns as soon as it answers).
     pub fn discover(options: &DiscoveryOptions) -> Result<PortForwarder, Error> {

@@ -104,16 +104,16 @@ pub struct Live {
 
 impl Live {
     /// Subscribes to `gateway`'s events on a thread of its own and reports to `on_trigger`:
-    /// [`Trigger::Start`] first, then every mode change and every reading due.
-    pub fn start(
-        gateway: Arc<Gateway>,
+    /// [`Trigger::Start`] first, then every mode change and every reading due. `gateway` is the
+    /// gateway or what holds it (a [`PortForwarder`](crate::PortForwarder)).
+    pub fn start<G: AsRef<Gateway> + Send + Sync + 'static>(
+        gateway: Arc<G>,
         options: WatchOptions,
         on_trigger: impl FnMut(Trigger) + Send + 'static,
     ) -> std::io::Result<Live> {
         let (send, receive) = channel();
         let mode = Arc::new(Mutex::new(WatchMode::Starting));
         let mut runner = Runner {
-            gateway,
             options,
             on_trigger: Box::new(on_trigger),
             mode: Arc::clone(&mode),
@@ -121,7 +121,7 @@ impl Live {
         let events = send.clone();
         let thread = std::thread::Builder::new()
             .name("live".to_owned())
-            .spawn(move || runner.run(&receive, events))?;
+            .spawn(move || runner.run((*gateway).as_ref(), &receive, events))?;
         Ok(Live {
             send,
             thread: Some(thread),
@@ -145,7 +145,6 @@ impl Drop for Live {
 }
 
 struct Runner {
-    gateway: Arc<Gateway>,
     options: WatchOptions,
     on_trigger: Box<dyn FnMut(Trigger) + Send>,
     mode: Arc<Mutex<WatchMode>>,
@@ -167,11 +166,11 @@ fn names_status(variables: &[String]) -> bool {
 }
 
 impl Runner {
-    fn run(&mut self, receive: &Receiver<Message>, events: Sender<Message>) {
+    fn run(&mut self, gateway: &Gateway, receive: &Receiver<Message>, events: Sender<Message>) {
         // Subscribe before the baseline read, so a change in between is not missed.
         let subscription = if self.options.use_events {
             let events = Mutex::new(events);
-            match Subscription::start(&self.gateway, &self.options.events, move |event| {
+            match Subscription::start(gateway, &self.options.events, move |event| {
                 let _ = events
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)

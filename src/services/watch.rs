@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
-pub use super::live::{WatchMode, WatchOptions};
 use super::live::{Live, Trigger};
+pub use super::live::{WatchMode, WatchOptions};
 use crate::model::{Mapping, MappingKey};
 use crate::upnp::{Gateway, UpnpError};
 

@@ -66,6 +66,13 @@ pub struct Gateway {
     choice: Option<String>,
 }
 
+/// A gateway is its own holder, for what takes "a gateway or what holds one".
+impl AsRef<Gateway> for Gateway {
+    fn as_ref(&self) -> &Gateway {
+        self
+    }
+}
+
 impl Gateway {
     /// Reads the gateway's description at `description_url` (no multicast) and gets ready to
     /// send it requests.

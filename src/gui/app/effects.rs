@@ -73,6 +73,7 @@ impl App {
         .inspect_err(|err| fx.log(Level::Error, format!("cannot start keep-alive: {err}")))
         .ok();
         self.created.clear();
+        self.live.start(ctx, Arc::clone(&forwarder), fx);
         self.header.use_gateway(connection);
         self.reload(ctx, fx);
     }

@@ -164,6 +164,7 @@ impl App {
     /// created, waiting at most the exit deadline (3 s) for the router; then write the log.
     pub(super) fn exit_cleanup(&mut self) {
         self.keep = None;
+        self.live.stop_before_exit(&self.ctx, self.exit_deadline);
         let forwarder = self.header.forwarder().cloned();
         if let Some(forwarder) = forwarder
             && self.settings.remove_created_on_exit

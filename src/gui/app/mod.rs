@@ -21,6 +21,7 @@ use super::forms::enable::EnableForm;
 use super::forms::refresh::RefreshForm;
 use super::forms::{Feedback, FormContext};
 use super::header::{Header, HeaderAction};
+use super::live::LiveView;
 use super::log::Log;
 use super::mappings::{Mappings, ReadContext};
 use super::pending::Work;
@@ -95,6 +96,8 @@ pub struct App {
     /// Renews the kept mappings on its own thread (the library's); `None` until a gateway is
     /// connected. The set of kept mappings is read from it.
     keep: Option<KeepAliveService>,
+    /// The router's events for the gateway in use: what to read again, and the mode shown.
+    live: LiveView,
     /// The mappings this window created, for removing them when it closes.
     created: Vec<NewMapping>,
     /// How long closing waits for the router.
@@ -136,6 +139,7 @@ impl App {
             next_reload: None,
             prefilled_generation: 0,
             keep: None,
+            live: LiveView::default(),
             created: Vec::new(),
             exit_deadline: EXIT_DEADLINE,
         };
@@ -188,6 +192,13 @@ impl App {
     /// Takes what every view's work finished, shown or not.
     fn poll(&mut self, ctx: &egui::Context, fx: &mut Effects) {
         self.header.poll(fx);
+        let due = self.live.poll(fx);
+        if due.table {
+            self.mappings.read(ctx, self.header.forwarder(), fx);
+        }
+        if due.status {
+            self.header.read_info(ctx);
+        }
         let read = ReadContext {
             forwarder: self.header.forwarder(),
             port_control: self.port_control.mappings(),
@@ -241,7 +252,7 @@ impl eframe::App for App {
             .show(ui, |ui| self.log.ui(ui));
         egui::Panel::left("forms")
             .resizable(true)
-            .default_size(340.0)
+            .default_size(300.0)
             .show(ui, |ui| self.forms(ui, &mut fx));
         let actions = egui::CentralPanel::default()
             .show(ui, |ui| {

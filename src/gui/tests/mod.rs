@@ -9,6 +9,7 @@
 //! after [`HANG_GUARD`] of wall-clock time: a hang fails, a slow machine does not.
 
 mod keep_owner;
+mod live;
 mod pinholes;
 mod presets;
 mod window;
