@@ -68,9 +68,12 @@ json_field() { # filter-kind: test|bin ; reads cargo JSON on stdin
         if [ "$1" = test ]; then
             jq -r 'select(.reason == "compiler-artifact" and .target.name == "real_gateway"
                           and .profile.test == true) | .executable // empty'
+        elif [ "$1" = window ]; then
+            jq -r 'select(.reason == "compiler-artifact" and .target.name == "portforward"
+                          and (.target.kind | index("bin")) and .profile.test == true) | .executable // empty'
         else
             jq -r 'select(.reason == "compiler-artifact" and .target.name == "portforward"
-                          and (.target.kind | index("bin"))) | .executable // empty'
+                          and (.target.kind | index("bin")) and .profile.test == false) | .executable // empty'
         fi
     else
         python3 -c '
@@ -86,7 +89,9 @@ for line in sys.stdin:
     t = m["target"]
     if kind == "test" and t["name"] == "real_gateway" and m["profile"]["test"]:
         print(m["executable"])
-    if kind == "bin" and t["name"] == "portforward" and "bin" in t["kind"]:
+    if kind == "window" and t["name"] == "portforward" and "bin" in t["kind"] and m["profile"]["test"]:
+        print(m["executable"])
+    if kind == "bin" and t["name"] == "portforward" and "bin" in t["kind"] and not m["profile"]["test"]:
         print(m["executable"])
 ' "$1"
     fi
@@ -96,9 +101,11 @@ LOGDIR=$CRATE/target/real-gateway
 mkdir -p "$LOGDIR"
 say "building the real_gateway test target in $CRATE"
 BUILD_OK=yes
-(cd "$CRATE" && cargo test --test real_gateway --no-run --message-format=json) \
+(cd "$CRATE" && cargo test --test real_gateway --bin portforward --no-run --message-format=json) \
     >"$LOGDIR/build.json" || BUILD_OK=no
 BIN=$(json_field test <"$LOGDIR/build.json" | tail -n 1)
+# The window's own real-gateway tests (kittest, headless) live in the binary's test target.
+WINDOW_BIN=$(json_field window <"$LOGDIR/build.json" | tail -n 1)
 CLI=$(json_field bin <"$LOGDIR/build.json" | tail -n 1)
 if [ -z "$CLI" ]; then
     CLI=$( (cd "$CRATE" && cargo metadata --format-version 1 --no-deps 2>/dev/null) \
@@ -145,31 +152,46 @@ for entry in "${CONFIGS[@]}"; do
         continue
     fi
     start=$(date +%s)
+    in_lan1() { # test binary, then its arguments
+        (cd "$CRATE" && timeout --kill-after=10 "$TIMEOUT" ip netns exec pfw-lan1 env \
+            PFW_GATEWAY_URL="$url" \
+            PFW_CONFIG="$name" \
+            PFW_IGD="$igd" \
+            PFW_SECURE="$secure" \
+            PFW_CGNAT="$cgnat" \
+            PFW_FLAVOR="$flavor" \
+            PFW_NATPMP=yes \
+            PFW_IPV6="$ipv6" \
+            PFW_HARNESS="$HARNESS" \
+            PFW_LAN1_IP=192.168.77.10 \
+            PFW_LAN2_IP=192.168.77.11 \
+            PFW_LAN_GW=192.168.77.1 \
+            PFW_CLI="$CLI" \
+            CARGO_MANIFEST_DIR="$CRATE" \
+            RUST_BACKTRACE=1 \
+            "$@") 2>&1 </dev/null
+    }
     set +e
-    (cd "$CRATE" && timeout --kill-after=10 "$TIMEOUT" ip netns exec pfw-lan1 env \
-        PFW_GATEWAY_URL="$url" \
-        PFW_CONFIG="$name" \
-        PFW_IGD="$igd" \
-        PFW_SECURE="$secure" \
-        PFW_CGNAT="$cgnat" \
-        PFW_FLAVOR="$flavor" \
-        PFW_NATPMP=yes \
-        PFW_IPV6="$ipv6" \
-        PFW_HARNESS="$HARNESS" \
-        PFW_LAN1_IP=192.168.77.10 \
-        PFW_LAN2_IP=192.168.77.11 \
-        PFW_LAN_GW=192.168.77.1 \
-        PFW_CLI="$CLI" \
-        CARGO_MANIFEST_DIR="$CRATE" \
-        RUST_BACKTRACE=1 \
-        "$BIN" --ignored --test-threads=1 "${EXTRA[@]}") 2>&1 </dev/null | tee "$log"
+    in_lan1 "$BIN" --ignored --test-threads=1 "${EXTRA[@]}" | tee "$log"
     rc=${PIPESTATUS[0]}
+    # The window's tests (headless): only those named real_gateway_window (the binary's
+    # other ignored test is a benchmark), narrowed further by a filter given.
+    if [ -n "$WINDOW_BIN" ]; then
+        window_filter=(real_gateway_window)
+        [ ${#EXTRA[@]} -eq 0 ] || window_filter=("${EXTRA[@]}")
+        in_lan1 "$WINDOW_BIN" --ignored --test-threads=1 "${window_filter[@]}" | tee -a "$log"
+        wrc=${PIPESTATUS[0]}
+        [ "$wrc" -eq 0 ] || rc=$wrc
+    fi
     set -e
     secs=$(($(date +%s) - start))
     line=$(grep -E '^test result: ' "$log" | tail -n 1 || true)
-    p=$(sed -nE 's/.* ([0-9]+) passed;.*/\1/p' <<<"$line")
-    f=$(sed -nE 's/.* ([0-9]+) failed;.*/\1/p' <<<"$line")
-    p=${p:-0} f=${f:-0}
+    p=0 f=0
+    while read -r result; do
+        rp=$(sed -nE 's/.* ([0-9]+) passed;.*/\1/p' <<<"$result")
+        rf=$(sed -nE 's/.* ([0-9]+) failed;.*/\1/p' <<<"$result")
+        p=$((p + ${rp:-0})) f=$((f + ${rf:-0}))
+    done < <(grep -E '^test result: ' "$log" || true)
     note=""
     if [ -z "$line" ]; then
         note=" no test result line (exit $rc: crashed or timed out after ${TIMEOUT}s)"

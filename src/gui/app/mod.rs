@@ -183,6 +183,12 @@ impl App {
         self
     }
 
+    /// The log's lines so far (tests: what happened, beyond what the panel shows now).
+    #[cfg(test)]
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.entries.iter().map(|e| e.text.clone()).collect()
+    }
+
     /// Whether no work is in flight and every result has been taken: what the window shows
     /// now is what it will show until something else happens (a click, a timer, keep-alive).
     pub fn is_idle(&self) -> bool {

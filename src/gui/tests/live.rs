@@ -225,3 +225,135 @@ fn at_1024_px_what_says_which_app_holds_a_port_is_not_cut_off() {
         assert!(cell.max.x <= next.min.x && cell.max.x <= 1024.0, "{text} is cut off");
     }
 }
+
+/// The real gateway's URL and harness, set by tests/real-gateway/run-suite.sh, which runs
+/// these tests inside the LAN namespace (never the root one: discovery sends multicast).
+fn real_gateway() -> Option<(String, String)> {
+    if std::env::var("PFW_CGNAT").as_deref() == Ok("yes") {
+        eprintln!("skipped: behind carrier-grade NAT the router makes no IPv4 mappings to watch");
+        return None;
+    }
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run tests/real-gateway/run-suite.sh"))
+    };
+    Some((var("PFW_GATEWAY_URL"), var("PFW_HARNESS")))
+}
+
+/// Runs upnpc on lan2, another host of the LAN, through the harness.
+fn upnpc_on_lan2(harness: &str, url: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(harness)
+        .args(["exec", "lan2", "upnpc", "-u", url])
+        .args(args)
+        .output()
+        .expect("the harness runs upnpc on lan2");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn table_readings(h: &Harness<'static, App>) -> usize {
+    h.state()
+        .log_lines()
+        .iter()
+        .filter(|l| *l == "reading the table")
+        .count()
+}
+
+/// The window as a user starts it: discovery (multicast, in the namespace), no URL.
+fn discovering_window() -> Harness<'static, App> {
+    let mut h = app(start(DiscoveryOptions::default(), None));
+    step_until(&mut h, "the real gateway's table", table_is_read);
+    h
+}
+
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn real_gateway_window_shows_another_hosts_mapping_by_event() {
+    let Some((url, harness)) = real_gateway() else {
+        return;
+    };
+    let mut h = discovering_window();
+    step_until(&mut h, "the live mark", |h| has(h, "● Live"));
+    settle(&mut h);
+    let before = table_readings(&h);
+    let out = upnpc_on_lan2(
+        &harness,
+        &url,
+        &["-e", "pfw window event", "-a", "192.168.77.11", "45123", "45123", "TCP"],
+    );
+    step_until(&mut h, "lan2's mapping in the window", |h| has(h, "pfw window event"));
+    settle(&mut h);
+    upnpc_on_lan2(&harness, &url, &["-d", "45123", "TCP"]);
+    assert_eq!(
+        table_readings(&h),
+        before + 1,
+        "one reading for the event; upnpc said: {out}"
+    );
+    step_until(&mut h, "lan2's mapping gone", |h| !has(h, "pfw window event"));
+    assert!(has(&h, "● Live"));
+}
+
+/// Drops new TCP connections from the router to this host (its NOTIFYs) while alive.
+struct NotifiesBlocked;
+
+impl NotifiesBlocked {
+    const RULE: [&'static str; 10] = [
+        "INPUT",
+        "-s",
+        "192.168.77.1",
+        "-p",
+        "tcp",
+        "--syn",
+        "-j",
+        "DROP",
+        "-m",
+        "comment",
+    ];
+
+    fn iptables(action: &str) -> bool {
+        std::process::Command::new("iptables")
+            .arg(action)
+            .args(Self::RULE)
+            .args(["--comment", "pfw-window-test"])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn new() -> NotifiesBlocked {
+        assert!(Self::iptables("-I"), "iptables in the LAN namespace");
+        NotifiesBlocked
+    }
+}
+
+impl Drop for NotifiesBlocked {
+    fn drop(&mut self) {
+        Self::iptables("-D");
+    }
+}
+
+#[test]
+#[ignore = "needs the real gateway: tests/real-gateway/run-suite.sh"]
+fn real_gateway_window_polls_and_says_so_when_events_cannot_reach_it() {
+    let Some((url, harness)) = real_gateway() else {
+        return;
+    };
+    let blocked = NotifiesBlocked::new();
+    let mut h = discovering_window();
+    step_until(&mut h, "the polling mark", |h| has_contains(h, "Polling every"));
+    assert!(
+        h.state()
+            .log_lines()
+            .iter()
+            .any(|l| l == "not live: the router's events do not reach this computer; the table is re-read by the timer"),
+        "{:?}",
+        h.state().log_lines()
+    );
+    // The timer still brings another host's mapping (F5 stands in for its 30 s).
+    upnpc_on_lan2(
+        &harness,
+        &url,
+        &["-e", "pfw window poll", "-a", "192.168.77.11", "45124", "45124", "TCP"],
+    );
+    h.key_press(egui::Key::F5);
+    step_until(&mut h, "lan2's mapping after a reading", |h| has(h, "pfw window poll"));
+    upnpc_on_lan2(&harness, &url, &["-d", "45124", "TCP"]);
+    drop(blocked);
+}
