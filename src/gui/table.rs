@@ -267,7 +267,8 @@ impl Table {
                         row.col(|ui| {
                             ui.label(&mapping.internal_client);
                             if to_this_computer {
-                                ui.weak("(this computer)");
+                                // Small: the column must leave Description room at 1024 px.
+                                ui.label(egui::RichText::new("(this computer)").small().weak());
                             }
                         });
                         row.col(|ui| {
@@ -432,9 +433,9 @@ fn column_layout(column: Column) -> TableColumn {
     match column {
         Column::Protocol => TableColumn::initial(44.0).at_least(40.0),
         Column::ExternalPort | Column::InternalPort => TableColumn::initial(58.0).at_least(44.0),
-        Column::InternalClient => TableColumn::initial(180.0).at_least(90.0).clip(true),
+        Column::InternalClient => TableColumn::initial(160.0).at_least(90.0).clip(true),
         Column::Owner => TableColumn::initial(140.0).at_least(60.0).clip(true),
-        Column::Description => TableColumn::remainder().at_least(120.0).clip(true).resizable(false),
+        Column::Description => TableColumn::remainder().at_least(190.0).clip(true).resizable(false),
         Column::Enabled => TableColumn::initial(30.0).at_least(26.0),
         Column::RemoteHost => TableColumn::initial(56.0).at_least(40.0).clip(true),
         Column::Lease => TableColumn::initial(100.0).at_least(60.0).clip(true),

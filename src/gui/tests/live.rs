@@ -149,7 +149,7 @@ const THE_REST: [&str; 3] = ["On", "Remote", "Lease left"];
 fn long_row_sim() -> SimulatedGateway {
     sim(
         SimConfig::default(),
-        &[mapping(25565, "TCP", "127.0.0.1", "Minecraft server", 3600)],
+        &[mapping(25565, "TCP", "127.0.0.1", "Minecraft server for the family", 3600)],
     )
 }
 
@@ -169,14 +169,14 @@ fn at_the_default_size_every_column_is_in_view_and_description_takes_the_rest() 
         last.max.x
     );
     // The row's texts are whole in their columns.
-    for (text, column) in [("127.0.0.1", 2), ("(this computer)", 2), ("Minecraft server", 5)] {
+    for (text, column) in [("127.0.0.1", 2), ("(this computer)", 2), ("Minecraft server for the family", 5)] {
         let cell = cell(&h, text, rects[0]);
         assert!(
             cell.max.x <= rects[column + 1].min.x,
             "{text} is cut off by the next column"
         );
     }
-    // Description has the spare width: more than its 120 px minimum.
+    // Description has the spare width: more than its 190 px minimum.
     let description = h.get_by_role_and_label(Role::Button, "Description").rect();
     let on = rects[6];
     assert!(
@@ -219,7 +219,7 @@ fn at_1024_px_what_says_which_app_holds_a_port_is_not_cut_off() {
     for (text, next) in [
         ("127.0.0.1", rects[3]),
         ("(this computer)", rects[3]),
-        ("Minecraft server", on),
+        ("Minecraft server for the family", on),
     ] {
         let cell = cell(&h, text, rects[0]);
         assert!(cell.max.x <= next.min.x && cell.max.x <= 1024.0, "{text} is cut off");
