@@ -96,6 +96,16 @@ pub fn parse_check_every(s: &str) -> Result<Duration, InputError> {
     seconds("check every", s, 86400.0)
 }
 
+/// Parses `watch --interval`: whole seconds from 1 to a day.
+pub fn parse_interval(s: &str) -> Result<Duration, InputError> {
+    s.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|secs| (1..=86_400).contains(secs))
+        .map(Duration::from_secs)
+        .ok_or_else(|| InputError::new("interval", s, "give whole seconds from 1 to 86400"))
+}
+
 /// Seconds from 0.1 to `max`, fractions allowed.
 fn seconds(field: &'static str, s: &str, max: f64) -> Result<Duration, InputError> {
     s.trim()

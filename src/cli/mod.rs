@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use portforward::simulator::SimulatedGateway;
-use portforward::upnp::{DiscoveryOptions, GatewayOptions};
+use portforward::upnp::{DiscoveryOptions, Gateway, GatewayOptions};
 use portforward::{Error, PortForwarder};
 
 mod commands;
 mod flags;
 mod output;
 
-use commands::{autostart, disable_all, export, import, keep, keep_preset, pinhole, port_control, preset};
+use commands::{autostart, disable_all, export, import, keep, keep_preset, pinhole, port_control, preset, watch};
 use flags::{MappingArgs, external_port, parse_timeout, protocol};
 use output::Printer;
 
@@ -117,6 +117,11 @@ pub enum Command {
     /// Forward a port (same flags as enable), or every mapping of a preset, and keep it: renew
     /// at half its lease, re-create it if the router loses it, until Ctrl-C or SIGTERM.
     Keep(keep::KeepArgs),
+    /// Print each change of the router's table, external address and connection as it happens
+    /// (by the router's events, else by reading it every --interval), until Ctrl-C or SIGTERM.
+    Watch(watch::WatchArgs),
+    /// The router's connection, link, traffic counters and admin page.
+    Status,
     /// Keep a preset forwarded from login on, with no window: a per-user login-time job
     /// running `portforward keep --preset NAME` (no root needed).
     #[command(subcommand)]
@@ -161,6 +166,12 @@ pub fn init_logging(verbose: u8) {
 /// The router to talk to: the demo, a URL, or the first that answers discovery. The demo
 /// router, when there is one, lives as long as the second value.
 fn connect(args: &Args) -> Result<(PortForwarder, Option<SimulatedGateway>), Error> {
+    let (gateway, demo) = connect_gateway(args)?;
+    Ok((PortForwarder::new(gateway)?, demo))
+}
+
+/// The router as [`connect`] finds it, without this computer's address (`watch`, `status`).
+fn connect_gateway(args: &Args) -> Result<(Gateway, Option<SimulatedGateway>), Error> {
     if args.demo {
         let sim = SimulatedGateway::demo_with_rows(args.demo_rows.unwrap_or(0)).map_err(|e| {
             portforward::HostError::NoLocalAddress {
@@ -168,15 +179,15 @@ fn connect(args: &Args) -> Result<(PortForwarder, Option<SimulatedGateway>), Err
             }
         })?;
         return Ok((
-            PortForwarder::connect(&sim.description_url(), &GatewayOptions::default())?,
+            Gateway::connect(&sim.description_url(), &GatewayOptions::default())?,
             Some(sim),
         ));
     }
-    let forwarder = match &args.gateway {
-        Some(url) => PortForwarder::connect(url, &GatewayOptions::default())?,
-        None => PortForwarder::discover(&discovery(args))?,
+    let gateway = match &args.gateway {
+        Some(url) => Gateway::connect(url, &GatewayOptions::default())?,
+        None => portforward::upnp::discover(&discovery(args))?,
     };
-    Ok((forwarder, None))
+    Ok((gateway, None))
 }
 
 /// Discovery as the flags ask.
@@ -204,12 +215,19 @@ fn execute(args: &Args) -> Result<ExitCode, Error> {
         Command::Preset(preset) if !preset.needs_router() => return preset::run(args, out, preset, None),
         Command::Autostart(autostart) => return autostart::run(args, out, autostart),
         Command::Keep(k) if k.preset.is_some() => return keep_preset::run(args, out, k),
+        Command::Watch(w) => return watch::run(out, connect_gateway(args)?, w),
+        Command::Status => return commands::status::run(out, connect_gateway(args)?),
         _ => {}
     }
     let (forwarder, demo) = connect(args)?;
     let forwarder = Arc::new(forwarder);
     let result = match command {
-        Command::Gateways | Command::Natpmp(_) | Command::Autostart(_) | Command::Pinhole(_) => {
+        Command::Gateways
+        | Command::Natpmp(_)
+        | Command::Autostart(_)
+        | Command::Pinhole(_)
+        | Command::Watch(_)
+        | Command::Status => {
             unreachable!("handled above")
         }
         Command::Ip => commands::ip::run(out, &forwarder),

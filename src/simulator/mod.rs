@@ -85,6 +85,10 @@ pub struct SimConfig {
     /// Whether the WAN connection service accepts event subscriptions (GENA); without, a
     /// SUBSCRIBE answers 501 like a router that does not event.
     pub eventing: bool,
+    /// Whether the WANDevice offers WANCommonInterfaceConfig (link properties, traffic
+    /// counters) and the device an admin page (`presentationURL`); without, like routers that
+    /// leave both out.
+    pub common_interface: bool,
 }
 
 impl Default for SimConfig {
@@ -104,6 +108,7 @@ impl Default for SimConfig {
             server: MINIUPNPD_SERVER.to_string(),
             http_port: None,
             eventing: true,
+            common_interface: true,
         }
     }
 }

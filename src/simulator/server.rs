@@ -343,7 +343,7 @@ fn route(shared: &Shared, request: &Request, peer: SocketAddr, generation: u64) 
         "POST" if path == xml::control_path(config) => {
             control(shared, request, peer, generation, Endpoint::WanConnection)
         }
-        "POST" if path == xml::COMMON_CONTROL_PATH => {
+        "POST" if path == xml::COMMON_CONTROL_PATH && config.common_interface => {
             control(shared, request, peer, generation, Endpoint::CommonInterface)
         }
         "POST" if path == pinholes::CONTROL_PATH => control(shared, request, peer, generation, Endpoint::Firewall),

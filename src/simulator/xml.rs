@@ -106,13 +106,15 @@ pub(crate) fn description(config: &SimConfig, uuid: &str) -> String {
     device(&mut out, "InternetGatewayDevice", &config.friendly_name, 1);
     out.push_str("<deviceList><device>");
     device(&mut out, "WANDevice", "WANDevice", 2);
-    let _ = write!(
-        out,
-        "<serviceList><service><serviceType>{COMMON_SERVICE_TYPE}</serviceType>\
-         <serviceId>urn:upnp-org:serviceId:WANCommonIFC1</serviceId>\
-         <SCPDURL>{COMMON_SCPD_PATH}</SCPDURL><controlURL>{COMMON_CONTROL_PATH}</controlURL>\
-         <eventSubURL>/evt/CmnIfCfg</eventSubURL></service></serviceList>"
-    );
+    if config.common_interface {
+        let _ = write!(
+            out,
+            "<serviceList><service><serviceType>{COMMON_SERVICE_TYPE}</serviceType>\
+             <serviceId>urn:upnp-org:serviceId:WANCommonIFC1</serviceId>\
+             <SCPDURL>{COMMON_SCPD_PATH}</SCPDURL><controlURL>{COMMON_CONTROL_PATH}</controlURL>\
+             <eventSubURL>/evt/CmnIfCfg</eventSubURL></service></serviceList>"
+        );
+    }
     out.push_str("<deviceList><device>");
     device(&mut out, "WANConnectionDevice", "WANConnectionDevice", 3);
     let _ = write!(
@@ -132,9 +134,11 @@ pub(crate) fn description(config: &SimConfig, uuid: &str) -> String {
             String::new()
         },
     );
-    out.push_str(
-        "</device></deviceList></device></deviceList><presentationURL>/</presentationURL></device></root>\r\n",
-    );
+    out.push_str("</device></deviceList></device></deviceList>");
+    if config.common_interface {
+        out.push_str("<presentationURL>/</presentationURL>");
+    }
+    out.push_str("</device></root>\r\n");
     out
 }
 

@@ -16,3 +16,5 @@ pub mod pinhole;
 pub mod port_control;
 pub mod preset;
 pub mod refresh;
+pub mod status;
+pub mod watch;

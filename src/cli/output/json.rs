@@ -11,8 +11,9 @@ use portforward::services::autostart::Registration;
 use portforward::services::keep_preset::{KeepJobState, KeeperEvent};
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
+use portforward::services::watch::Change;
 use portforward::services::{PinholeReachability, PinholeState, Renewal};
-use portforward::upnp::Gateway;
+use portforward::upnp::{Gateway, RouterStatus};
 use portforward::{
     BulkReport, Enabled, ExternalReachability, KeepAliveEvent, LocalAddress, Mapping, Owner, Port, Protocol,
 };
@@ -235,6 +236,25 @@ impl Printer for Json {
             })
             .collect();
         emit(json!(rows).to_string());
+    }
+
+    fn watching(&self, _gateway: &Gateway) {}
+
+    fn watch_change(&self, change: &Change) {
+        // `emit` writes the whole line at once, and stdout flushes at each newline.
+        emit(serde_json::to_string(change).expect("changes serialize"));
+    }
+
+    fn watch_stopped(&self) {}
+
+    fn router_status(&self, gateway: &Gateway, status: &RouterStatus) {
+        let mut value = serde_json::to_value(status).expect("the status serializes");
+        let d = gateway.description();
+        value["gateway"] = json!({
+            "name": d.friendly_name, "manufacturer": d.manufacturer, "model": d.model_name,
+            "igd_version": d.igd_version, "url": gateway.description_url(),
+        });
+        emit(value.to_string());
     }
 }
 

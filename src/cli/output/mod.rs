@@ -15,8 +15,9 @@ use portforward::services::autostart::{AutostartFormat, Registration};
 use portforward::services::keep_preset::{KeepJobState, KeeperEvent};
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
+use portforward::services::watch::Change;
 use portforward::services::{PinholeState, Renewal};
-use portforward::upnp::Gateway;
+use portforward::upnp::{Gateway, RouterStatus};
 use portforward::{
     BulkReport, Enabled, ExternalReachability, KeepAliveEvent, LocalAddress, Mapping, Owner, Port, Protocol,
 };
@@ -91,6 +92,14 @@ pub trait Printer {
     fn autostart_disabled(&self, preset: &str, removed: &[Registration]);
     /// `autostart status`: the registered jobs and those running now.
     fn autostart_status(&self, registered: &[Registration], running: &[KeepJobState]);
+    /// `watch`, starting: which router is watched.
+    fn watching(&self, gateway: &Gateway);
+    /// `watch`: one change (a line each, flushed at once, for scripts that follow it).
+    fn watch_change(&self, change: &Change);
+    /// `watch`, stopped (the subscription cancelled).
+    fn watch_stopped(&self);
+    /// `status`: the router's WAN side; what it does not offer is said so, not shown as 0.
+    fn router_status(&self, gateway: &Gateway, status: &RouterStatus);
 }
 
 /// What `autostart enable` did.

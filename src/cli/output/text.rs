@@ -10,8 +10,9 @@ use portforward::services::autostart::Registration;
 use portforward::services::keep_preset::KeepJobState;
 use portforward::services::presets::Preset;
 use portforward::services::transfer::{Format, ImportPlan};
+use portforward::services::watch::{Change, WatchMode};
 use portforward::services::{PinholeReachability, PinholeState, Renewal};
-use portforward::upnp::Gateway;
+use portforward::upnp::{Gateway, RouterStatus};
 use portforward::{
     BulkReport, Enabled, ExternalReachability, KeepAliveEvent, LocalAddress, Mapping, Owner, Port, Protocol,
 };
@@ -287,6 +288,141 @@ impl Printer for Text {
             ));
         }
     }
+
+    fn watching(&self, gateway: &Gateway) {
+        emit(format!(
+            "watching {} ({}) until Ctrl-C",
+            gateway.description().friendly_name,
+            gateway.description_url()
+        ));
+    }
+
+    fn watch_change(&self, change: &Change) {
+        emit(change_line(change));
+    }
+
+    fn watch_stopped(&self) {
+        emit("stopped watching".to_owned());
+    }
+
+    fn router_status(&self, gateway: &Gateway, status: &RouterStatus) {
+        for (label, value) in status_rows(gateway, status) {
+            emit(format!("{label:<18} {value}"));
+        }
+    }
+}
+
+/// A change seen by `watch`, as one line.
+fn change_line(change: &Change) -> String {
+    let address = |ip: &Option<Ipv4Addr>| ip.map_or("none".to_owned(), |ip| ip.to_string());
+    match change {
+        Change::Added { mapping } => format!("+ {mapping}"),
+        Change::Removed { mapping } => format!("- {mapping}"),
+        Change::Changed { before, after } => format!("~ {after} (was {before})"),
+        Change::ExternalAddress { before, after } => {
+            format!("external address: {} -> {}", address(before), address(after))
+        }
+        Change::ConnectionStatus { before, after } => format!("connection: {before} -> {after}"),
+        Change::Mode { mode } => match mode {
+            WatchMode::Starting => "mode: starting (waiting for the router's first event)".to_owned(),
+            WatchMode::Events => "mode: events (changes show as the router announces them)".to_owned(),
+            WatchMode::Polling { reason, interval_secs } => {
+                format!("mode: polling every {interval_secs} s ({reason})")
+            }
+        },
+        Change::ReadFailed { reason } => {
+            format!("could not read the router: {reason} (tried again at the next event or poll)")
+        }
+    }
+}
+
+/// What a router leaves out of its status.
+const NOT_OFFERED: &str = "not offered by this router";
+
+/// `status` as (label, value) rows.
+fn status_rows(gateway: &Gateway, status: &RouterStatus) -> Vec<(&'static str, String)> {
+    let or_not_offered = |value: Option<String>| {
+        value
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| NOT_OFFERED.to_owned())
+    };
+    let c = &status.connection;
+    let link = status.link.as_ref();
+    // The library reads an absent bit rate as 0: no router has a 0 bit/s link.
+    let rate = |bits: Option<u64>| or_not_offered(bits.filter(|&b| b > 0).map(bit_rate));
+    let t = &status.traffic;
+    vec![
+        (
+            "router",
+            format!(
+                "{} ({})",
+                gateway.description().friendly_name,
+                gateway.description_url()
+            ),
+        ),
+        ("connection", c.status.clone()),
+        ("connection type", or_not_offered(status.connection_type.clone())),
+        ("uptime", uptime(c.uptime_secs)),
+        ("last error", or_not_offered(Some(c.last_error.clone()))),
+        (
+            "external address",
+            status
+                .external_ip
+                .map_or("none (the router has no external address)".to_owned(), |ip| {
+                    ip.to_string()
+                }),
+        ),
+        (
+            "link status",
+            or_not_offered(link.map(|l| l.physical_link_status.clone())),
+        ),
+        ("access type", or_not_offered(link.map(|l| l.access_type.clone()))),
+        ("max rate up", rate(link.map(|l| l.upstream_max_bit_rate))),
+        ("max rate down", rate(link.map(|l| l.downstream_max_bit_rate))),
+        ("bytes sent", or_not_offered(t.bytes_sent.map(bytes))),
+        ("bytes received", or_not_offered(t.bytes_received.map(bytes))),
+        ("packets sent", or_not_offered(t.packets_sent.map(|p| p.to_string()))),
+        (
+            "packets received",
+            or_not_offered(t.packets_received.map(|p| p.to_string())),
+        ),
+        ("admin page", or_not_offered(status.presentation_url.clone())),
+    ]
+}
+
+/// Bits per second in Mbit/s.
+fn bit_rate(bits: u64) -> String {
+    format!("{:.1} Mbit/s", bits as f64 / 1e6)
+}
+
+/// A byte count with its unit, and exact.
+fn bytes(count: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = count as f64;
+    let mut unit = "bytes";
+    for next in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = next;
+    }
+    if unit == "bytes" {
+        format!("{count} bytes")
+    } else {
+        format!("{value:.2} {unit} ({count} bytes)")
+    }
+}
+
+/// Seconds as days, hours, minutes and seconds.
+fn uptime(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s:02}s"),
+        (0, _, _) => format!("{h}h {m:02}m {s:02}s"),
+        _ => format!("{d}d {h:02}h {m:02}m {s:02}s"),
+    }
 }
 
 /// A step of `keep --preset` as a line of text: for stdout and for its log.
@@ -440,5 +576,24 @@ fn working_text(pinhole: &Pinhole) -> String {
     match pinhole.packets {
         Some(packets) => format!("{working}; {packets} packets"),
         None => working.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_counts_have_a_unit_and_the_exact_number() {
+        assert_eq!(bytes(512), "512 bytes");
+        assert_eq!(bytes(4_505_792_774), "4.20 GiB (4505792774 bytes)");
+        assert_eq!(bytes(1536), "1.50 KiB (1536 bytes)");
+    }
+
+    #[test]
+    fn uptimes_read_as_days_hours_minutes_seconds() {
+        assert_eq!(uptime(59), "59s");
+        assert_eq!(uptime(3 * 3600 + 2 * 60 + 1), "3h 02m 01s");
+        assert_eq!(uptime(2 * 86_400 + 5), "2d 00h 00m 05s");
     }
 }
