@@ -149,7 +149,13 @@ const THE_REST: [&str; 3] = ["On", "Remote", "Lease left"];
 fn long_row_sim() -> SimulatedGateway {
     sim(
         SimConfig::default(),
-        &[mapping(25565, "TCP", "127.0.0.1", "Minecraft server for the family", 3600)],
+        &[mapping(
+            25565,
+            "TCP",
+            "127.0.0.1",
+            "Minecraft server for the family",
+            3600,
+        )],
     )
 }
 
@@ -169,7 +175,11 @@ fn at_the_default_size_every_column_is_in_view_and_description_takes_the_rest() 
         last.max.x
     );
     // The row's texts are whole in their columns.
-    for (text, column) in [("127.0.0.1", 2), ("(this computer)", 2), ("Minecraft server for the family", 5)] {
+    for (text, column) in [
+        ("127.0.0.1", 2),
+        ("(this computer)", 2),
+        ("Minecraft server for the family", 5),
+    ] {
         let cell = cell(&h, text, rects[0]);
         assert!(
             cell.max.x <= rects[column + 1].min.x,
@@ -356,4 +366,46 @@ fn real_gateway_window_polls_and_says_so_when_events_cannot_reach_it() {
     step_until(&mut h, "lan2's mapping after a reading", |h| has(h, "pfw window poll"));
     upnpc_on_lan2(&harness, &url, &["-d", "45124", "TCP"]);
     drop(blocked);
+}
+
+#[test]
+fn a_column_is_widened_by_dragging_its_edge_and_description_gives_way() {
+    let sim = long_row_sim();
+    // Wide enough that Description has more than the 40 px to give above its minimum.
+    let mut h = laid_out_at(&sim, 1400.0);
+    let owner = h.get_by_role_and_label(Role::Button, "Owner").rect();
+    let description = h.get_by_role_and_label(Role::Button, "Description").rect();
+    let owner_width = description.min.x - owner.min.x;
+    // The resize handle is the line between the two columns.
+    let edge = egui::pos2(description.min.x - 4.0, owner.center().y);
+    let to = edge + egui::vec2(40.0, 0.0);
+    let press = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    for event in [egui::Event::PointerMoved(edge), press(edge, true)] {
+        h.event(event);
+        h.step();
+    }
+    for step in 1..=4 {
+        h.event(egui::Event::PointerMoved(edge + egui::vec2(10.0 * step as f32, 0.0)));
+        h.step();
+    }
+    h.event(press(to, false));
+    h.step();
+    h.step();
+    let owner_after = h.get_by_role_and_label(Role::Button, "Owner").rect();
+    let description_after = h.get_by_role_and_label(Role::Button, "Description").rect();
+    let widened = (description_after.min.x - owner_after.min.x) - owner_width;
+    assert!(
+        (widened - 40.0).abs() < 6.0,
+        "Owner grew by {widened} px, not the 40 dragged"
+    );
+    let lease = h.get_by_role_and_label(Role::Button, "Lease left").rect();
+    assert!(
+        lease.max.x <= 1400.0,
+        "Description gave the width: Lease left still ends in view"
+    );
 }
