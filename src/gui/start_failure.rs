@@ -15,13 +15,13 @@ impl Failure {
     pub fn message(&self) -> String {
         match self {
             Failure::Open(err) => format!(
-                "PortForward cannot open its window: {err}\n\n\
+                "cannot open the window: {err}\n\n\
                  The window draws with OpenGL 2.0 or later, which the graphics driver provides. \
                  Install or update the graphics driver (in a virtual machine, turn on 3D \
                  acceleration). The command line works without it: run `portforward --help` \
                  in a terminal."
             ),
-            Failure::Stopped(err) => format!("PortForward's window stopped on an error: {err}"),
+            Failure::Stopped(err) => format!("the window stopped on an error: {err}"),
         }
     }
 
@@ -35,11 +35,26 @@ impl Failure {
             rfd::MessageDialog::new()
                 .set_level(rfd::MessageLevel::Error)
                 .set_title("PortForward")
-                .set_description(&message)
+                .set_description(format!("PortForward {}", box_text(&message)))
                 .set_buttons(rfd::MessageButtons::Ok)
                 .show();
         }
     }
+}
+
+/// The message as a message box shows it: an error's details can be a page long (glutin prints
+/// the whole pixel-format template it looked for), so each paragraph is cut to a few lines.
+#[cfg_attr(not(windows), allow(dead_code, reason = "message boxes are shown on Windows only"))]
+fn box_text(message: &str) -> String {
+    const MAX: usize = 160;
+    message
+        .split("\n\n")
+        .map(|paragraph| match paragraph.char_indices().nth(MAX) {
+            Some((cut, _)) => format!("{}…", &paragraph[..cut]),
+            None => paragraph.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// The text of a panic's payload (what `panic!` was given), for the message.
@@ -58,12 +73,27 @@ mod tests {
     #[test]
     fn a_window_that_cannot_open_says_what_to_do() {
         let message = Failure::Open("Found no glutin configs matching the template".into()).message();
-        assert!(message.starts_with("PortForward cannot open its window: Found no glutin configs"));
+        assert!(message.starts_with("cannot open the window: Found no glutin configs"));
         assert!(message.contains("OpenGL 2.0"), "{message}");
         assert!(message.contains("graphics driver"), "{message}");
         assert!(message.contains("portforward --help"), "{message}");
         let message = Failure::Stopped("lost the context".into()).message();
-        assert_eq!(message, "PortForward's window stopped on an error: lost the context");
+        assert_eq!(message, "the window stopped on an error: lost the context");
+    }
+
+    #[test]
+    fn a_message_box_cuts_a_page_long_error_but_keeps_the_advice() {
+        let long = format!("Found no glutin configs matching the template: {}", "x".repeat(2000));
+        let text = box_text(&Failure::Open(long).message());
+        let (error, advice) = text.split_once("\n\n").unwrap();
+        assert_eq!(error.chars().count(), 161, "{error}");
+        assert!(error.ends_with('…'));
+        assert!(
+            advice.contains("graphics driver") && advice.contains("portforward --help"),
+            "{advice}"
+        );
+        let short = Failure::Stopped("lost the context".into()).message();
+        assert_eq!(box_text(&short), short);
     }
 
     #[test]
