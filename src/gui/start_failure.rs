@@ -43,18 +43,21 @@ impl Failure {
 }
 
 /// The message as a message box shows it: an error's details can be a page long (glutin prints
-/// the whole pixel-format template it looked for), so each paragraph is cut to a few lines.
+/// the whole pixel-format template it looked for), so the first paragraph, the error, is cut
+/// to a few lines; the advice after it is kept whole.
 #[cfg_attr(not(windows), allow(dead_code, reason = "message boxes are shown on Windows only"))]
 fn box_text(message: &str) -> String {
     const MAX: usize = 160;
-    message
-        .split("\n\n")
-        .map(|paragraph| match paragraph.char_indices().nth(MAX) {
-            Some((cut, _)) => format!("{}…", &paragraph[..cut]),
-            None => paragraph.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n\n")
+    let (error, advice) = message.split_once("\n\n").unwrap_or((message, ""));
+    let error = match error.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &error[..cut]),
+        None => error.to_owned(),
+    };
+    if advice.is_empty() {
+        error
+    } else {
+        format!("{error}\n\n{advice}")
+    }
 }
 
 /// The text of a panic's payload (what `panic!` was given), for the message.
