@@ -61,8 +61,9 @@ case $mode in
 demo)
     # The window writes its log beside its settings, in the prefix: "read N mappings" there
     # is the demo table read; the screenshot must then show it.
-    applog=$(printf "%s\n" "$WINEPREFIX"/drive_c/users/*/AppData/Roaming/portforward/data/portforward.log)
-    logged=$(cat "$applog" 2>/dev/null | wc -l)
+    # (In a new prefix neither the file nor its folder is there yet: the glob is read anew.)
+    app_log() { cat "$WINEPREFIX"/drive_c/users/*/AppData/Roaming/portforward/data/portforward.log 2>/dev/null || true; }
+    logged=$(app_log | wc -l)
     "$WINE" "$exe" --demo >"$shot.log" 2>&1 &
     app=$!
     read= colours=0
@@ -70,7 +71,7 @@ demo)
     # until rows come) has text, i.e. many colours from antialiasing.
     while [ $SECONDS -lt $deadline ]; do
         kill -0 "$app" 2>/dev/null || fail "the exe exited"
-        read=$(tail -n +$((logged + 1)) "$applog" 2>/dev/null | grep -oE "read [0-9]+ mappings" | tail -n 1 || true)
+        read=$(app_log | tail -n +$((logged + 1)) | grep -oE "read [0-9]+ mappings" | tail -n 1 || true)
         if find_window && [ -n "$read" ] && import -window root "$shot" 2>/dev/null; then
             geometry
             colours=$(colours_in 2 1 2 2)
