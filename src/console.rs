@@ -81,3 +81,12 @@ pub fn attach_to_parent() {
         }
     }
 }
+
+/// Whether this process has somewhere to print errors: a console (its own or the terminal's it
+/// attached to) or a standard error handle the parent gave (a pipe, a file). Started from
+/// Explorer it has neither, and an error printed would be seen by nobody.
+pub fn has_stderr() -> bool {
+    // SAFETY: GetStdHandle has no preconditions.
+    let handle = unsafe { GetStdHandle(STD_ERROR_HANDLE) };
+    !handle.is_null() && handle != INVALID_HANDLE_VALUE
+}

@@ -23,6 +23,7 @@ mod presets;
 mod removal;
 mod router_status;
 mod settings;
+mod start_failure;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -93,16 +94,30 @@ pub fn run(launch: Launch) -> ExitCode {
         demo: demo.is_some(),
         log_path: log::default_path(),
     };
-    let result = eframe::run_native(
-        "PortForward",
-        options,
-        Box::new(|cc| Ok(Box::new(App::new(cc, start).with_saved_files()))),
-    );
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("portforward: cannot open the window: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    // Whether the app was created, i.e. the window and its OpenGL context are up: an error
+    // before that is "cannot open", after it "stopped". eframe panics (rather than failing)
+    // on some drivers without a usable pixel format; that is a failure to open too.
+    let opened = std::cell::Cell::new(false);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eframe::run_native(
+            "PortForward",
+            options,
+            Box::new(|cc| {
+                opened.set(true);
+                Ok(Box::new(App::new(cc, start).with_saved_files()))
+            }),
+        )
+    }));
+    let error = match result {
+        Ok(Ok(())) => return ExitCode::SUCCESS,
+        Ok(Err(err)) => err.to_string(),
+        Err(payload) => start_failure::panic_text(payload.as_ref()),
+    };
+    let failure = if opened.get() {
+        start_failure::Failure::Stopped(error)
+    } else {
+        start_failure::Failure::Open(error)
+    };
+    failure.report();
+    ExitCode::FAILURE
 }

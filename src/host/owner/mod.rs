@@ -3,8 +3,9 @@
 //! to this computer that nothing serves is stale: it opens a port on the router for nobody.
 //!
 //! [`resolve_owners`] reads the socket table once for a whole router table. The lookups need
-//! no network: processes come from the operating system's socket table (netstat2, with the
-//! PIDs behind each socket) and their names from sysinfo; host names come from the hosts
+//! no network: processes come from the operating system's socket table, with the PIDs behind
+//! each socket (sock_diag and /proc on Linux, netstat2 on Windows, lsof on macOS), and their
+//! names from sysinfo; host names come from the hosts
 //! file, and from reverse DNS only when [`OwnerOptions::reverse_dns`] asks for it.
 //!
 //! ```
@@ -38,11 +39,16 @@ use crate::model::{Mapping, Protocol};
 mod linux;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 use linux as platform;
-// macOS has no lookup yet (netstat2's build needs Apple's SDK; libproc is the way): owners
-// there are unknown, never stale.
-#[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
+// macOS: lsof's field output (netstat2's and libproc's builds need Apple's SDK). Its parser
+// is platform-neutral and tested everywhere.
+#[cfg(any(test, target_os = "macos"))]
+mod lsof;
+#[cfg(target_os = "macos")]
+use lsof as platform;
+// The BSDs and the rest: no lookup, owners unknown, never stale.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos", windows)))]
 mod unsupported;
-#[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos", windows)))]
 use unsupported as platform;
 #[cfg(windows)]
 mod windows;
@@ -275,11 +281,59 @@ impl LocalSockets {
             .collect();
         attach_pids(&mut sockets);
         let sockets: Vec<OpenSocket> = sockets.into_iter().map(|(socket, _)| socket).collect();
+        #[cfg(target_os = "macos")]
+        let sockets = {
+            let mut sockets = sockets;
+            add_unlisted_in_use(&mut sockets, local_ip, wanted);
+            sockets
+        };
         Ok(SocketTable {
             names: process_names(sockets.iter().flat_map(|s| &s.pids)),
             sockets,
         })
     }
+}
+
+/// Where the socket table may miss sockets (macOS's lsof, run as a user, lists only this
+/// user's processes), a mapped port that no listed socket serves may still be served by
+/// someone else's. Each such port is tried: if it cannot be bound on `local_ip` (without
+/// SO_REUSEADDR, so any socket on it or on every address is in the way), something holds it
+/// and its owner is unknown, not stale. Binding sends nothing; the socket is closed at once.
+#[cfg(any(test, target_os = "macos"))]
+fn add_unlisted_in_use(sockets: &mut Vec<OpenSocket>, local_ip: Ipv4Addr, wanted: &HashSet<(Protocol, u16)>) {
+    let unlisted: Vec<(Protocol, u16)> = wanted
+        .iter()
+        .filter(|&&(protocol, port)| !sockets.iter().any(|s| s.serves(protocol, local_ip, port)))
+        .copied()
+        .collect();
+    for (protocol, port) in unlisted {
+        if port_in_use(protocol, local_ip, port) {
+            sockets.push(OpenSocket {
+                protocol,
+                addr: IpAddr::V4(local_ip),
+                port,
+                receiving: true,
+                pids: Vec::new(),
+            });
+        }
+    }
+}
+
+/// Whether `local_ip:port` cannot be bound for `protocol`; any failure counts as in use
+/// (what cannot be found out is never called stale).
+#[cfg(any(test, target_os = "macos"))]
+fn port_in_use(protocol: Protocol, local_ip: Ipv4Addr, port: u16) -> bool {
+    use socket2::{Domain, Socket, Type};
+    let kind = match protocol {
+        Protocol::Tcp => Type::STREAM,
+        Protocol::Udp => Type::DGRAM,
+    };
+    let Ok(socket) = Socket::new(Domain::IPV4, kind, None) else {
+        return true;
+    };
+    socket
+        .bind(&std::net::SocketAddr::from((local_ip, port)).into())
+        .is_err()
 }
 
 /// The sockets serving mapped ports, with the names of the processes holding them.
@@ -540,6 +594,41 @@ mod tests {
             );
         }
         assert_eq!(owners[1], Owner::Nobody, "the snapshot is of the moment it was read");
+    }
+
+    #[test]
+    fn a_port_held_by_a_socket_the_table_does_not_list_is_unknown_not_stale() {
+        let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let gone = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let (tcp, udp) = (tcp.local_addr().unwrap().port(), udp.local_addr().unwrap().port());
+        let gone_port = gone.local_addr().unwrap().port();
+        drop(gone);
+        let listed = socket(Protocol::Tcp, IpAddr::V4(Ipv4Addr::LOCALHOST), 1, true, &[10]);
+        let mut sockets = vec![listed.clone()];
+        let wanted = HashSet::from([
+            (Protocol::Tcp, 1),
+            (Protocol::Tcp, tcp),
+            (Protocol::Udp, udp),
+            (Protocol::Tcp, gone_port),
+        ]);
+        add_unlisted_in_use(&mut sockets, Ipv4Addr::LOCALHOST, &wanted);
+        let table = SocketTable {
+            sockets,
+            names: HashMap::from([(10, "listed".to_owned())]),
+        };
+        let owner = |protocol, port| table.owner(protocol, Ipv4Addr::LOCALHOST, port);
+        assert_eq!(
+            owner(Protocol::Tcp, 1),
+            Owner::Process {
+                name: "listed".into(),
+                pid: 10
+            },
+            "a listed socket keeps its process"
+        );
+        assert_eq!(owner(Protocol::Tcp, tcp), Owner::Unknown);
+        assert_eq!(owner(Protocol::Udp, udp), Owner::Unknown);
+        assert_eq!(owner(Protocol::Tcp, gone_port), Owner::Nobody, "a free port is stale");
     }
 
     #[test]
