@@ -322,6 +322,12 @@ impl Header {
             if self.found.len() > 1 {
                 action = action.take().or(self.chooser(ui));
             }
+            // Connected to the first answer while discovery still listens for others.
+            if matches!(self.link, Link::Connected(_)) && matches!(self.search, Some(Search::Discover { .. })) {
+                ui.spinner();
+                ui.weak("listening for other routers…")
+                    .on_hover_text("a router that answers later is offered here; the table in use stays");
+            }
         });
         match &self.link {
             Link::Searching => {
