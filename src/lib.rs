@@ -72,3 +72,8 @@ pub use services::{
 };
 pub use store::FileError;
 pub use upnp::{HttpFailure, UpnpCode, UpnpError};
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
