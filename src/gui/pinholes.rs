@@ -51,10 +51,15 @@ impl Routes {
         };
         let pcp = router.and_then(|(ip, scope)| PcpFirewall::new(ip, scope, None));
         match (upnp, pcp) {
-            (Err(upnp @ PinholeError::NoService { .. }), Err(pcp)) => Err(format!("{upnp}; and PCP cannot be used: {pcp}")),
+            (Err(upnp @ PinholeError::NoService { .. }), Err(pcp)) => {
+                Err(format!("{upnp}; and PCP cannot be used: {pcp}"))
+            }
             (Err(upnp @ PinholeError::NoService { .. }), Ok(pcp)) => {
                 tracing::info!(%upnp, "pinholes over PCP");
-                Ok(Routes { upnp: None, pcp: Some(pcp) })
+                Ok(Routes {
+                    upnp: None,
+                    pcp: Some(pcp),
+                })
             }
             (Err(upnp), _) => Err(upnp.to_string()),
             (Ok(upnp), pcp) => Ok(Routes {
@@ -156,7 +161,9 @@ impl PinholesPanel {
             match result.unwrap_or_else(|crash| Err(format!("internal error: {crash}"))) {
                 Ok(routes) => {
                     match (&routes.upnp, &routes.pcp) {
-                        (Some(upnp), _) => fx.log(Level::Ok, format!("IPv6 firewall control at {}", upnp.control_url())),
+                        (Some(upnp), _) => {
+                            fx.log(Level::Ok, format!("IPv6 firewall control at {}", upnp.control_url()))
+                        }
                         (None, Some(pcp)) => fx.log(
                             Level::Ok,
                             format!(

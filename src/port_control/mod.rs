@@ -34,8 +34,8 @@ mod protocol;
 pub use client::PortControlClient;
 pub use error::PortControlError;
 pub use mapping::PortControlMapping;
-pub use pinhole::{PcpFirewall, PcpGrant, check_pcp_opening};
 pub(crate) use mapping::unix_now;
+pub use pinhole::{PcpFirewall, PcpGrant, check_pcp_opening};
 pub use protocol::{PortControlMode, PortControlProtocol};
 
 use crate::model::Lease;

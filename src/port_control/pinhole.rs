@@ -96,10 +96,7 @@ impl PcpFirewall {
             return Err(InputError::new(
                 "internal ip",
                 &opening.internal_ip.to_string(),
-                &format!(
-                    "PCP opens only the address its request comes from ({})",
-                    self.local
-                ),
+                &format!("PCP opens only the address its request comes from ({})", self.local),
             ));
         }
         Ok(())

@@ -245,13 +245,18 @@ impl PinholeService {
     }
 
     /// PCP MAP for `opening` (with `nonce` and `id` when renewing) and record it.
-    fn add_pcp(&mut self, opening: &NewPinhole, nonce: Option<[u32; 3]>, id: Option<u16>) -> Result<Pinhole, ServiceError> {
+    fn add_pcp(
+        &mut self,
+        opening: &NewPinhole,
+        nonce: Option<[u32; 3]>,
+        id: Option<u16>,
+    ) -> Result<Pinhole, ServiceError> {
         let pcp = self.pcp_or_err()?.clone();
         pcp.check_opening(opening)?;
         let grant = pcp.open(opening, nonce).map_err(ServiceError::from_pcp)?;
         let id = id.unwrap_or_else(|| self.free_pcp_id());
-        let lease = PinholeLease::seconds(u64::from(grant.lifetime_secs.max(PCP_MIN_LIFETIME)))
-            .unwrap_or(PinholeLease::MAX);
+        let lease =
+            PinholeLease::seconds(u64::from(grant.lifetime_secs.max(PCP_MIN_LIFETIME))).unwrap_or(PinholeLease::MAX);
         let pinhole = Pinhole {
             id,
             opening: NewPinhole {
@@ -475,9 +480,7 @@ pub enum ServiceError {
     )]
     NoUpnpFirewall,
     /// PCP was asked for, and no router address for it is known.
-    #[error(
-        "no IPv6 router to send PCP to: give its IPv6 address (--gateway-ip), or use UPnP (--via upnp)"
-    )]
+    #[error("no IPv6 router to send PCP to: give its IPv6 address (--gateway-ip), or use UPnP (--via upnp)")]
     NoPcp,
     /// `check` of a PCP pinhole: PCP has no way to ask.
     #[error(

@@ -33,6 +33,19 @@ pub fn port_control_unavailable(ip: Ipv4Addr) -> Option<String> {
     loopback_address_missing(ip)
 }
 
+/// Why a [`SimulatedPortControl`](super::SimulatedPortControl) cannot serve PCP over IPv6 on
+/// `[::1]:5351` here, or `None` when it can (no IPv6 loopback, Wine's socket binding, or the
+/// port taken by a real PCP server).
+pub fn pcp6_unavailable() -> Option<String> {
+    if running_under_wine() {
+        return Some("under Wine a UDP socket bound to ::1 is not bound to it alone".to_owned());
+    }
+    match UdpSocket::bind((std::net::Ipv6Addr::LOCALHOST, 5351)) {
+        Ok(_) => None,
+        Err(error) => Some(format!("cannot serve PCP on [::1]:5351 here: {error}")),
+    }
+}
+
 /// Why `ip` (an extra loopback address such as 127.0.53.1) cannot be used here, or `None`
 /// when it can: macOS has only 127.0.0.1 unless aliased; Linux and Windows route all of 127/8.
 pub fn loopback_address_missing(ip: Ipv4Addr) -> Option<String> {

@@ -220,13 +220,7 @@ fn natpmp(request: &[u8], client: Ipv4Addr, shared: &Shared) -> Option<Vec<u8>> 
 }
 
 /// The suggested port if free (or already this client's), else the next free one.
-fn choose_port(
-    mappings: &[SimPortControlMapping],
-    protocol: u8,
-    client: IpAddr,
-    internal: u16,
-    suggested: u16,
-) -> u16 {
+fn choose_port(mappings: &[SimPortControlMapping], protocol: u8, client: IpAddr, internal: u16, suggested: u16) -> u16 {
     if client.is_ipv6() {
         // No NAT behind IPv6: the port outside is the port inside.
         return internal;

@@ -183,12 +183,10 @@ fn pcp_router(choice: &Choice, url: Option<&str>) -> Result<(Ipv6Addr, u32), Err
     if let Some(ip) = choice.gateway_ip {
         return Ok((ip, 0));
     }
-    let from_url = url
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| match u.host() {
-            Some(url::Host::Ipv6(ip)) if !ip.is_unicast_link_local() => Some(ip),
-            _ => None,
-        });
+    let from_url = url.and_then(|u| url::Url::parse(u).ok()).and_then(|u| match u.host() {
+        Some(url::Host::Ipv6(ip)) if !ip.is_unicast_link_local() => Some(ip),
+        _ => None,
+    });
     match from_url {
         Some(ip) => Ok((ip, 0)),
         None => Ok(portforward::host::default_ipv6_gateway()?),
@@ -197,7 +195,13 @@ fn pcp_router(choice: &Choice, url: Option<&str>) -> Result<(Ipv6Addr, u32), Err
 
 /// PCP towards the router, sending from `local` (else from the recorded PCP pinholes'
 /// address on it, else the route's own source). --demo starts a PCP server on ::1.
-fn pcp(args: &Args, store: &PinholeStore, choice: &Choice, url: Option<&str>, demo: &mut Demo) -> Result<PcpFirewall, Error> {
+fn pcp(
+    args: &Args,
+    store: &PinholeStore,
+    choice: &Choice,
+    url: Option<&str>,
+    demo: &mut Demo,
+) -> Result<PcpFirewall, Error> {
     let (router, scope) = pcp_router(choice, url)?;
     if args.demo && router.is_loopback() && demo._pcp.is_none() {
         let server = SimulatedPortControl::start(router, PortControlSimConfig::default()).map_err(|e| {
@@ -229,7 +233,11 @@ fn service(args: &Args, store: PinholeStore, choice: Choice, demo: &mut Demo) ->
         return Ok(PinholeService::over_pcp(pcp, store));
     }
     let url = description_url(args, demo)?;
-    let local6 = if args.demo { choice.local.or(Some(Ipv6Addr::LOCALHOST)) } else { choice.local };
+    let local6 = if args.demo {
+        choice.local.or(Some(Ipv6Addr::LOCALHOST))
+    } else {
+        choice.local
+    };
     match FirewallControl::connect(&url, None, local6, timeout) {
         Ok(mut control) => {
             // Without --internal-ip, the other commands act from the address the record's
@@ -239,8 +247,7 @@ fn service(args: &Args, store: PinholeStore, choice: Choice, demo: &mut Demo) ->
             {
                 control = control.sending_from(recorded);
             }
-            let wants_pcp = choice.via == Some(PinholeVia::Pcp)
-                || store.all().iter().any(|p| p.via == PinholeVia::Pcp);
+            let wants_pcp = choice.via == Some(PinholeVia::Pcp) || store.all().iter().any(|p| p.via == PinholeVia::Pcp);
             let service = PinholeService::new(control, store.clone());
             if !wants_pcp {
                 return Ok(service);
@@ -278,7 +285,7 @@ pub fn run(args: &Args, out: Out, command: &PinholeCommand) -> Result<ExitCode, 
         },
         _ => Choice::default(),
     };
-    // What PCP cannot open is refused before anything is sent.
+    // What PCP cannot open is refused before anything is sent, as a bad flag is (exit 2).
     if let PinholeCommand::Add {
         internal_port,
         protocol,
@@ -289,12 +296,16 @@ pub fn run(args: &Args, out: Out, command: &PinholeCommand) -> Result<ExitCode, 
         ..
     } = command
     {
-        check_pcp_opening(&NewPinhole {
+        let opening = NewPinhole {
             remote_host: *remote_host,
             remote_port: *remote_port,
             lease: *lease,
             ..NewPinhole::new(Ipv6Addr::LOCALHOST, *internal_port, *protocol)
-        })?;
+        };
+        if let Err(err) = check_pcp_opening(&opening) {
+            crate::cli::output::error(&err.to_string());
+            return Ok(ExitCode::from(2));
+        }
     }
     let store = store(args)?;
     let mut demo = Demo::default();
