@@ -11,6 +11,8 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+#[path = "real-gateway/pcp6.rs"]
+mod pcp6;
 #[path = "real-gateway/pinholes.rs"]
 mod pinholes;
 

@@ -479,6 +479,14 @@ pub enum ServiceError {
         "the router's UPnP has no IPv6 firewall control (WANIPv6FirewallControl): open the pinhole with PCP (--via pcp), or turn IPv6 pinholes on in the router"
     )]
     NoUpnpFirewall,
+    /// The router's UPnP has no firewall control, and PCP, the fallback, failed too.
+    #[error("{upnp}; and PCP, the fallback, cannot be used either: {pcp}")]
+    NeitherWay {
+        /// Why not UPnP.
+        upnp: PinholeError,
+        /// Why not PCP.
+        pcp: String,
+    },
     /// PCP was asked for, and no router address for it is known.
     #[error("no IPv6 router to send PCP to: give its IPv6 address (--gateway-ip), or use UPnP (--via upnp)")]
     NoPcp,

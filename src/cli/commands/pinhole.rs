@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use portforward::model::{NewPinhole, PinholeLease, PinholeVia, parse_ipv6_field};
 use portforward::port_control::{PcpFirewall, check_pcp_opening};
-use portforward::services::{PinholeService, PinholeStore};
+use portforward::services::{PinholeService, PinholeServiceError, PinholeStore};
 use portforward::simulator::{PortControlSimConfig, SimulatedGateway, SimulatedPortControl};
 use portforward::upnp::{FirewallControl, PinholeError, discover, discover_ipv6};
 use portforward::{Error, InputError, Port, Protocol};
@@ -263,8 +263,14 @@ fn service(args: &Args, store: PinholeStore, choice: Choice, demo: &mut Demo) ->
         }
         Err(no_service @ PinholeError::NoService { .. }) if choice.via != Some(PinholeVia::Upnp) => {
             tracing::info!(%no_service, "no WANIPv6FirewallControl; using PCP");
-            let pcp = pcp(args, &store, &choice, Some(&url), demo)?;
-            Ok(PinholeService::over_pcp(pcp, store))
+            match pcp(args, &store, &choice, Some(&url), demo) {
+                Ok(pcp) => Ok(PinholeService::over_pcp(pcp, store)),
+                Err(e) => Err(PinholeServiceError::NeitherWay {
+                    upnp: no_service,
+                    pcp: format!("{e}{}", crate::cli::hint(&e)),
+                }
+                .into()),
+            }
         }
         Err(e) => Err(e.into()),
     }
