@@ -519,7 +519,9 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
-    /// A failure of [`PcpFirewall`] (whose calls return the crate's error).
+    /// A failure of [`PcpFirewall`] (whose calls return the crate's error: a PCP failure,
+    /// input it refused, or this computer's address; never a UPnP or file error, which are
+    /// kept as their message should that change).
     fn from_pcp(err: crate::Error) -> ServiceError {
         match err {
             crate::Error::PortControl(e) => ServiceError::Pcp(e),
