@@ -326,3 +326,43 @@ fn pcp_can_be_chosen_where_upnp_would_do() {
     }
     assert_eq!((server.mappings().len(), s.router.pinholes().len()), (0, 0));
 }
+
+#[test]
+fn pinholes_opened_at_a_named_router_are_found_there_again() {
+    let Some((_guard, server)) = pcp_server(PortControlSimConfig::default()) else {
+        return;
+    };
+    let s = setup("named", 1);
+    // The description over IPv4: only --gateway-ip names the PCP router.
+    let url = s.router.description_url();
+    let added = json(&run(
+        &url,
+        &s.dir,
+        &[
+            "--json",
+            "pinhole",
+            "add",
+            "--internal-port",
+            "18094",
+            "--protocol",
+            "tcp",
+            "--via",
+            "pcp",
+            "--gateway-ip",
+            "::1",
+        ],
+    ));
+    assert_eq!(
+        (added["via"].as_str(), added["gateway"].as_str()),
+        (Some("pcp"), Some("pcp://[::1]:5351"))
+    );
+    // Later commands, without --gateway-ip, act at the router that holds them.
+    let listed = json(&run(&url, &s.dir, &["--json", "pinhole", "list"]));
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    json(&run(
+        &url,
+        &s.dir,
+        &["--json", "pinhole", "remove", "--id", &added["id"].to_string()],
+    ));
+    assert!(server.mappings().is_empty());
+}

@@ -88,6 +88,12 @@ impl PcpFirewall {
         format!("pcp://[{}]:{PORT_CONTROL_PORT}", self.router)
     }
 
+    /// The router a [`PcpFirewall::gateway_id`] names.
+    pub fn router_of(gateway_id: &str) -> Option<Ipv6Addr> {
+        let host = gateway_id.strip_prefix("pcp://[")?.split(']').next()?;
+        host.parse().ok()
+    }
+
     /// Checks what PCP MAP can open before anything is sent: no remote host or port limit
     /// (MAP has none), a lifetime of at least 120 s, the address requests come from.
     pub fn check_opening(&self, opening: &NewPinhole) -> Result<(), InputError> {
@@ -191,6 +197,18 @@ mod tests {
 
     fn opening() -> NewPinhole {
         NewPinhole::new(Ipv6Addr::LOCALHOST, Port::new(18080).unwrap(), Protocol::Tcp)
+    }
+
+    #[test]
+    fn the_recorded_gateway_names_the_router() {
+        let pcp = PcpFirewall {
+            router: "2001:db8:77::1".parse().unwrap(),
+            scope: 0,
+            local: "2001:db8:77::10".parse().unwrap(),
+        };
+        assert_eq!(pcp.gateway_id(), "pcp://[2001:db8:77::1]:5351");
+        assert_eq!(PcpFirewall::router_of(&pcp.gateway_id()), Some(pcp.router()));
+        assert_eq!(PcpFirewall::router_of("http://[2001:db8::1]:49000/ctl"), None);
     }
 
     #[test]

@@ -138,6 +138,8 @@ fn store(args: &Args) -> Result<PinholeStore, Error> {
 /// What `pinhole add` asked for, beside the opening.
 #[derive(Debug, Clone, Copy, Default)]
 struct Choice {
+    /// `pinhole add` (the others act on recorded pinholes).
+    adding: bool,
     local: Option<Ipv6Addr>,
     via: Option<PinholeVia>,
     gateway_ip: Option<Ipv6Addr>,
@@ -202,7 +204,24 @@ fn pcp(
     url: Option<&str>,
     demo: &mut Demo,
 ) -> Result<PcpFirewall, Error> {
-    let (router, scope) = pcp_router(choice, url)?;
+    let found = pcp_router(choice, url);
+    // Acting on recorded pinholes, a router that holds none of the recorded PCP pinholes gives
+    // way to the one router that does (made there with --gateway-ip, say), so that they can
+    // still be listed, renewed and closed.
+    let mut recorded_routers: Vec<Ipv6Addr> = store
+        .all()
+        .iter()
+        .filter(|p| p.via == PinholeVia::Pcp)
+        .filter_map(|p| PcpFirewall::router_of(&p.gateway))
+        .collect();
+    recorded_routers.sort_unstable();
+    recorded_routers.dedup();
+    let holds_none = |router: &Ipv6Addr| !recorded_routers.contains(router);
+    let (router, scope) = match (found, &recorded_routers[..]) {
+        (Ok(found), [only]) if !choice.adding && holds_none(&found.0) => (*only, 0),
+        (Err(_), [only]) if !choice.adding => (*only, 0),
+        (found, _) => found?,
+    };
     if args.demo && router.is_loopback() && demo._pcp.is_none() {
         let server = SimulatedPortControl::start(router, PortControlSimConfig::default()).map_err(|e| {
             portforward::HostError::NoLocalAddress {
@@ -285,6 +304,7 @@ pub fn run(args: &Args, out: Out, command: &PinholeCommand) -> Result<ExitCode, 
             gateway_ip,
             ..
         } => Choice {
+            adding: true,
             local: *internal_ip,
             via: *via,
             gateway_ip: *gateway_ip,
