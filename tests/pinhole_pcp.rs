@@ -223,6 +223,12 @@ fn without_firewall_control_the_command_line_falls_back_to_pcp() {
         (Some("pcp"), Some(300))
     );
     let id = rows[0]["id"].to_string();
+    let text = cli(&s, &["pinhole", "list"]);
+    let shown = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        shown.contains("via PCP") && shown.contains("opened with PCP, which cannot tell"),
+        "{shown}"
+    );
 
     let renewed = json(&cli(
         &s,

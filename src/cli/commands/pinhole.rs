@@ -50,8 +50,8 @@ pub enum PinholeCommand {
         #[arg(long, value_name = "IPV6", value_parser = gateway_ip)]
         gateway_ip: Option<Ipv6Addr>,
     },
-    /// The pinholes this computer made on the router, each asked of the router (those it
-    /// no longer knows are dropped).
+    /// The pinholes this computer made on the router, UPnP ones each asked of the router
+    /// (those it no longer knows are dropped), PCP ones as recorded (PCP cannot be asked).
     List,
     /// Set a pinhole's lease afresh (UpdatePinhole; added again if the router lost it).
     Update {
@@ -69,9 +69,11 @@ pub enum PinholeCommand {
         id: u16,
     },
     /// Keep every pinhole made here on this router open: renew each at half its lease
-    /// (UpdatePinhole), open it again if the router lost it (704), until Ctrl-C.
+    /// (UpdatePinhole, or PCP MAP with its nonce), open it again if the router lost it
+    /// (704), until Ctrl-C.
     Keep,
-    /// Whether a packet from outside has reached a pinhole, and its packet count.
+    /// Whether a packet from outside has reached a pinhole, and its packet count (UPnP
+    /// pinholes only: PCP cannot be asked).
     Check {
         /// The pinhole's id.
         #[arg(long, value_name = "N", value_parser = id)]
