@@ -34,12 +34,9 @@ pub fn port_control_unavailable(ip: Ipv4Addr) -> Option<String> {
 }
 
 /// Why a [`SimulatedPortControl`](super::SimulatedPortControl) cannot serve PCP over IPv6 on
-/// `[::1]:5351` here, or `None` when it can (no IPv6 loopback, Wine's socket binding, or the
-/// port taken by a real PCP server).
+/// `[::1]:5351` here, or `None` when it can (no IPv6 loopback, or the port taken). Unlike
+/// the IPv4 server's extra loopback addresses, `::1` works under Wine too: it is the only one.
 pub fn pcp6_unavailable() -> Option<String> {
-    if running_under_wine() {
-        return Some("under Wine a UDP socket bound to ::1 is not bound to it alone".to_owned());
-    }
     match UdpSocket::bind((std::net::Ipv6Addr::LOCALHOST, 5351)) {
         Ok(_) => None,
         Err(error) => Some(format!("cannot serve PCP on [::1]:5351 here: {error}")),
