@@ -228,6 +228,8 @@ fn reachability_is_claimed_only_when_proven() {
         expires_at: 0,
         packets: None,
         working,
+        via: portforward::model::PinholeVia::Upnp,
+        nonce: None,
     };
     assert_eq!(R::of(&at("2a01:4f8::10", Some(true))), R::Proven);
     assert_eq!(R::of(&at("2a01:4f8::10", Some(false))), R::Unknown);

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 #[path = "real-gateway/events.rs"]
 mod events;
+#[path = "real-gateway/pcp6.rs"]
+mod pcp6;
 #[path = "real-gateway/pinholes.rs"]
 mod pinholes;
 

@@ -140,7 +140,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 /// What the command line adds to a library error: the flag that helps.
-fn hint(err: &Error) -> &'static str {
+pub(crate) fn hint(err: &Error) -> &'static str {
     match err {
         Error::Upnp(portforward::UpnpError::NotFound { .. }) => ", or give its description URL with --gateway",
         Error::Host(portforward::HostError::NoDefaultGateway { .. }) => ": give the router's address (--gateway-ip)",

@@ -1,5 +1,5 @@
 //! The IPv6 pinholes tab: open a port of this computer in the router's IPv6 firewall
-//! (WANIPv6FirewallControl), and renew, keep alive, check ("working?", packets) or close the
+//! (WANIPv6FirewallControl, else PCP MAP to the router's IPv6 address), and renew, keep alive, check ("working?", packets) or close the
 //! pinholes made here. The router has no list of pinholes: the ones shown are those this
 //! computer made (kept on disk). Every request runs on a worker, with a copy of the record
 //! that comes back with the result.
@@ -9,9 +9,10 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use portforward::PortForwarder;
-use portforward::model::{NewPinhole, Pinhole, PinholeLease, parse_ipv6_field, unix_now};
+use portforward::model::{NewPinhole, Pinhole, PinholeLease, PinholeVia, parse_ipv6_field, unix_now};
+use portforward::port_control::{PcpFirewall, check_pcp_opening};
 use portforward::services::{PinholeReachability, PinholeService, PinholeState, PinholeStore, Renewal};
-use portforward::upnp::FirewallControl;
+use portforward::upnp::{FirewallControl, PinholeError};
 use portforward::{Port, Protocol};
 
 use super::effects::Effects;
@@ -32,15 +33,54 @@ enum Change {
 /// A request's result and the record as it is after it.
 type Done = (Result<Change, String>, PinholeStore);
 
+/// The ways to the router's IPv6 firewall: UPnP's firewall control, PCP, or both.
+#[derive(Clone)]
+struct Routes {
+    upnp: Option<FirewallControl>,
+    pcp: Option<PcpFirewall>,
+}
+
+impl Routes {
+    /// UPnP's firewall control, and PCP beside it (towards the router's IPv6 address), for
+    /// the router described at `url`; an error only when neither can be used.
+    fn find(url: &str, router6: Option<Ipv6Addr>, timeout: Duration) -> Result<Routes, String> {
+        let upnp = FirewallControl::connect(url, router6, None, timeout);
+        let router = match router6 {
+            Some(ip) => Ok((ip, 0)),
+            None => portforward::host::default_ipv6_gateway().map_err(portforward::Error::from),
+        };
+        let pcp = router.and_then(|(ip, scope)| PcpFirewall::new(ip, scope, None));
+        match (upnp, pcp) {
+            (Err(upnp @ PinholeError::NoService { .. }), Err(pcp)) => {
+                Err(format!("{upnp}; and PCP cannot be used: {pcp}"))
+            }
+            (Err(upnp @ PinholeError::NoService { .. }), Ok(pcp)) => {
+                tracing::info!(%upnp, "pinholes over PCP");
+                Ok(Routes {
+                    upnp: None,
+                    pcp: Some(pcp),
+                })
+            }
+            (Err(upnp), _) => Err(upnp.to_string()),
+            (Ok(upnp), pcp) => Ok(Routes {
+                upnp: Some(upnp),
+                pcp: pcp.ok(),
+            }),
+        }
+    }
+}
+
 /// The tab's state.
 #[derive(Default)]
 pub struct PinholesPanel {
     store: PinholeStore,
     load_error: Option<String>,
     opening: Option<Pending<Result<PinholeStore, String>>>,
-    /// The router's firewall service, for the description URL it was found at.
-    control: Option<(String, FirewallControl)>,
-    connecting: Option<(String, Pending<Result<FirewallControl, String>>)>,
+    /// The ways to the router's firewall, for the description URL they were found for.
+    control: Option<(String, Routes)>,
+    connecting: Option<(String, Pending<Result<Routes, String>>)>,
+    /// How new pinholes are opened (when the router offers both ways).
+    via: Option<PinholeVia>,
     connect_error: Option<(String, String)>,
     internal_port: String,
     protocol: Protocol,
@@ -68,12 +108,25 @@ impl PinholesPanel {
 
     /// The address pinholes open, once the router's firewall service is reached.
     pub fn local_address(&self) -> Option<Ipv6Addr> {
-        self.control.as_ref().map(|(_, c)| c.local_address())
+        self.service()?.local_address(self.chosen_via()?)
     }
 
     fn service(&self) -> Option<PinholeService> {
-        let (_, control) = self.control.as_ref()?;
-        Some(PinholeService::new(control.clone(), self.store.clone()))
+        let (_, routes) = self.control.as_ref()?;
+        let store = self.store.clone();
+        match (&routes.upnp, &routes.pcp) {
+            (Some(upnp), Some(pcp)) => Some(PinholeService::new(upnp.clone(), store).with_pcp(pcp.clone())),
+            (Some(upnp), None) => Some(PinholeService::new(upnp.clone(), store)),
+            (None, Some(pcp)) => Some(PinholeService::over_pcp(pcp.clone(), store)),
+            (None, None) => None,
+        }
+    }
+
+    /// How a new pinhole is opened: the user's choice, else UPnP when the router offers it.
+    fn chosen_via(&self) -> Option<PinholeVia> {
+        let service = self.service()?;
+        let via = self.via.unwrap_or(service.default_via());
+        service.local_address(via).map(|_| via)
     }
 
     fn start(
@@ -106,9 +159,21 @@ impl PinholesPanel {
             let url = url.clone();
             self.connecting = None;
             match result.unwrap_or_else(|crash| Err(format!("internal error: {crash}"))) {
-                Ok(control) => {
-                    fx.log(Level::Ok, format!("IPv6 firewall control at {}", control.control_url()));
-                    self.control = Some((url, control));
+                Ok(routes) => {
+                    match (&routes.upnp, &routes.pcp) {
+                        (Some(upnp), _) => {
+                            fx.log(Level::Ok, format!("IPv6 firewall control at {}", upnp.control_url()))
+                        }
+                        (None, Some(pcp)) => fx.log(
+                            Level::Ok,
+                            format!(
+                                "the router's UPnP has no IPv6 firewall control; pinholes over PCP to {}",
+                                pcp.router()
+                            ),
+                        ),
+                        (None, None) => {}
+                    }
+                    self.control = Some((url, routes));
                 }
                 Err(reason) => self.connect_error = Some((url, reason)),
             }
@@ -216,15 +281,16 @@ impl PinholesPanel {
     }
 
     fn pinholes(&self) -> Vec<&Pinhole> {
-        match &self.control {
-            Some((_, control)) => self
-                .store
-                .all()
-                .iter()
-                .filter(|p| p.gateway == control.control_url())
-                .collect(),
-            None => Vec::new(),
-        }
+        let Some((_, routes)) = &self.control else {
+            return Vec::new();
+        };
+        let upnp = routes.upnp.as_ref().map(|c| c.control_url().to_owned());
+        let pcp = routes.pcp.as_ref().map(PcpFirewall::gateway_id);
+        self.store
+            .all()
+            .iter()
+            .filter(|p| Some(&p.gateway) == upnp.as_ref() || Some(&p.gateway) == pcp.as_ref())
+            .collect()
     }
 
     /// Finds the router's firewall service for the connected gateway (once per gateway).
@@ -248,9 +314,7 @@ impl PinholesPanel {
         };
         let timeout = forwarder.gateway().request_timeout();
         let target = url.clone();
-        let pending = Pending::spawn(ctx, "pinhole service", move || {
-            FirewallControl::connect(&target, router6, None, timeout).map_err(|e| e.to_string())
-        });
+        let pending = Pending::spawn(ctx, "pinhole service", move || Routes::find(&target, router6, timeout));
         self.connecting = Some((url, pending));
     }
 
@@ -276,10 +340,30 @@ impl PinholesPanel {
             Feedback::error(reason.clone()).ui(ui);
             return;
         }
-        let Some(local) = self.local_address() else {
+        let (Some(local), Some(via)) = (self.local_address(), self.chosen_via()) else {
             return;
         };
         ui.label(format!("This computer's IPv6 address: {local}"));
+        let both = self
+            .control
+            .as_ref()
+            .is_some_and(|(_, r)| r.upnp.is_some() && r.pcp.is_some());
+        ui.horizontal(|ui| {
+            ui.label("Open with");
+            if both {
+                let mut chosen = via;
+                ui.radio_value(&mut chosen, PinholeVia::Upnp, "UPnP");
+                ui.radio_value(&mut chosen, PinholeVia::Pcp, "PCP");
+                if chosen != via {
+                    self.via = Some(chosen);
+                }
+            } else {
+                ui.label(via.as_str());
+                if via == PinholeVia::Pcp {
+                    ui.weak("(the router's UPnP has no IPv6 firewall control)");
+                }
+            }
+        });
         let mut invalid = false;
         let mut port = None;
         let mut lease = None;
@@ -334,13 +418,25 @@ impl PinholesPanel {
                 lease: lease.unwrap_or(PinholeLease::DEFAULT),
                 ..NewPinhole::new(local, port, self.protocol)
             };
-            fx.log(
-                Level::Request,
-                format!("open pinhole [{local}]:{port}/{}", self.protocol),
-            );
-            self.start(ui.ctx(), move |service| {
-                service.add(&opening).map(Change::Opened).map_err(|e| e.to_string())
-            });
+            let checked = match via {
+                PinholeVia::Pcp => check_pcp_opening(&opening).map_err(|e| e.to_string()),
+                PinholeVia::Upnp => Ok(()),
+            };
+            match checked {
+                Err(reason) => self.feedback = Some(fx.failed(reason)),
+                Ok(()) => {
+                    fx.log(
+                        Level::Request,
+                        format!("open pinhole [{local}]:{port}/{} via {via}", self.protocol),
+                    );
+                    self.start(ui.ctx(), move |service| {
+                        service
+                            .add_via(&opening, via)
+                            .map(Change::Opened)
+                            .map_err(|e| e.to_string())
+                    });
+                }
+            }
         }
         ui.separator();
         ui.strong("Pinholes made here");
@@ -367,7 +463,12 @@ impl PinholesPanel {
                             self.kept.remove(&id);
                         }
                     }
-                    if ui.add_enabled(!busy, egui::Button::new("Working?")).clicked() {
+                    let pcp = p.via == PinholeVia::Pcp;
+                    if ui
+                        .add_enabled(!busy && !pcp, egui::Button::new("Working?"))
+                        .on_disabled_hover_text("PCP cannot tell whether outside traffic reached a pinhole")
+                        .clicked()
+                    {
                         self.start(ui.ctx(), move |s| {
                             s.check(id).map(Change::Checked).map_err(|e| e.to_string())
                         });

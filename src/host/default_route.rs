@@ -1,6 +1,6 @@
 //! The system's default gateway: where NAT-PMP and PCP requests go.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::HostError;
 
@@ -16,6 +16,29 @@ pub fn default_gateway() -> Result<Ipv4Addr, HostError> {
         .copied()
         .find(|ip| !ip.is_unspecified())
         .ok_or_else(|| no_gateway("the default gateway has no IPv4 address".to_owned()))
+}
+
+/// The router of the IPv6 default route, where PCP requests for IPv6 pinholes go, with the
+/// scope (interface index) a link-local one needs (0 for a global one). A global next hop is
+/// preferred: the kernel's default route (Linux), else the gateways netdev reads from the
+/// system's tables. Nothing is sent on the network.
+pub fn default_ipv6_gateway() -> Result<(Ipv6Addr, u32), HostError> {
+    if let Some(router) = super::default_ipv6_router().filter(|ip| !ip.is_unicast_link_local()) {
+        return Ok((router, 0));
+    }
+    let mut link_local = None;
+    for interface in netdev::get_interfaces() {
+        let Some(gateway) = &interface.gateway else { continue };
+        for ip in gateway.ipv6.iter().copied().filter(|ip| !ip.is_unspecified()) {
+            if !ip.is_unicast_link_local() {
+                return Ok((ip, 0));
+            }
+            link_local.get_or_insert((ip, interface.index));
+        }
+    }
+    link_local.ok_or_else(|| HostError::NoDefaultGateway {
+        reason: "there is no IPv6 default route (no IPv6 router on this network?)".to_owned(),
+    })
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -96,10 +96,15 @@ fn parse_if_inet6(text: &str) -> Vec<LocalIpv6> {
 /// The IPv6 address the route towards `router` uses. Sends nothing: a UDP "connect" only
 /// asks the routing table.
 pub fn ipv6_source_towards(router: Ipv6Addr) -> Result<Ipv6Addr, HostError> {
+    ipv6_source_towards_scoped(router, 0)
+}
+
+/// [`ipv6_source_towards`] for a router that may be link-local, on interface `scope`.
+pub fn ipv6_source_towards_scoped(router: Ipv6Addr, scope: u32) -> Result<Ipv6Addr, HostError> {
     let no_address = |reason: String| HostError::NoLocalAddress { reason };
     let socket = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0)).map_err(|e| no_address(format!("no IPv6: {e}")))?;
     socket
-        .connect(SocketAddr::V6(SocketAddrV6::new(router, 9, 0, 0)))
+        .connect(SocketAddr::V6(SocketAddrV6::new(router, 9, 0, scope)))
         .map_err(|e| no_address(format!("no IPv6 route to {router}: {e}")))?;
     match socket.local_addr().map_err(|e| no_address(e.to_string()))?.ip() {
         IpAddr::V6(ip) => Ok(ip),
@@ -116,6 +121,14 @@ pub fn pinhole_address_towards(router: Ipv6Addr) -> Result<Ipv6Addr, HostError> 
         return Ok(source);
     }
     choose_stable(source, &local_ipv6_addresses())
+}
+
+/// Whether `source` (the address a request to the router leaves from) is one to open: stable
+/// and global, or loopback towards a loopback router. A request that cannot choose its source
+/// address (PCP's, whose client field must equal it) needs this to hold.
+pub fn is_openable_source(source: Ipv6Addr, router: Ipv6Addr) -> bool {
+    (source.is_loopback() && router.is_loopback())
+        || choose_stable(source, &local_ipv6_addresses()).is_ok_and(|chosen| chosen == source)
 }
 
 fn choose_stable(source: Ipv6Addr, addresses: &[LocalIpv6]) -> Result<Ipv6Addr, HostError> {

@@ -21,6 +21,9 @@ pub use input::InputError;
 pub use lease::Lease;
 pub use mapping::{Mapping, MappingKey, parse_internal_ip};
 pub use new_mapping::NewMapping;
-pub use pinhole::{NewPinhole, Pinhole, PinholeLease, check_ipv6, parse_ipv6_field, protocol_number, unix_now};
+pub use pinhole::{
+    NewPinhole, PCP_MIN_LIFETIME, Pinhole, PinholeLease, PinholeVia, check_ipv6, parse_ipv6_field, protocol_number,
+    unix_now,
+};
 pub use port::Port;
 pub use protocol::Protocol;

@@ -163,16 +163,57 @@ pub fn protocol_number(protocol: Protocol) -> u8 {
     }
 }
 
+/// Which protocol opened a pinhole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PinholeVia {
+    /// UPnP WANIPv6FirewallControl: the router numbers it and can check it.
+    #[default]
+    Upnp,
+    /// PCP MAP (RFC 6887) over IPv6: the router knows it by its nonce; the id is ours.
+    Pcp,
+}
+
+impl PinholeVia {
+    /// Parses user input: `upnp` or `pcp`; the error names `field`.
+    pub fn parse_field(field: &'static str, text: &str) -> Result<PinholeVia, InputError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "upnp" => Ok(PinholeVia::Upnp),
+            "pcp" => Ok(PinholeVia::Pcp),
+            _ => Err(InputError::new(field, text, "choose upnp or pcp")),
+        }
+    }
+
+    /// "UPnP" or "PCP".
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PinholeVia::Upnp => "UPnP",
+            PinholeVia::Pcp => "PCP",
+        }
+    }
+}
+
+impl fmt::Display for PinholeVia {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The shortest PCP lifetime routers grant (miniupnpd raises shorter ones to 120 s).
+pub const PCP_MIN_LIFETIME: u32 = 120;
+
 /// A pinhole the router holds: its id and what it opens, with what is known of its use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pinhole {
     /// The router's `UniqueID` (it does not survive a router restart: the router then
-    /// answers 704 and the pinhole must be added again).
+    /// answers 704 and the pinhole must be added again); for a PCP pinhole, a number of our
+    /// own (PCP has no ids), given from 65535 down so as not to meet the router's.
     pub id: u16,
     /// What it opens.
     #[serde(flatten)]
     pub opening: NewPinhole,
-    /// The control URL of the router's firewall service that holds it.
+    /// The control URL of the router's firewall service that holds it; for a PCP pinhole,
+    /// `pcp://[router]:5351`.
     pub gateway: String,
     /// When the lease ends, in seconds since the Unix epoch (as last set by this computer).
     pub expires_at: u64,
@@ -182,6 +223,12 @@ pub struct Pinhole {
     /// Whether an outside packet has reached the rule (CheckPinholeWorking), when last asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working: Option<bool>,
+    /// The protocol that opened it.
+    #[serde(default)]
+    pub via: PinholeVia,
+    /// PCP's mapping nonce: only a request with the same nonce may renew or close it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<[u32; 3]>,
 }
 
 impl Pinhole {
@@ -210,7 +257,11 @@ impl fmt::Display for Pinhole {
             (None, Some(port)) => write!(f, " from remote port {port} only")?,
             (Some(host), Some(port)) => write!(f, " from [{host}]:{port} only")?,
         }
-        write!(f, ", {} s left", self.seconds_left())
+        write!(f, ", {} s left", self.seconds_left())?;
+        if self.via == PinholeVia::Pcp {
+            f.write_str(", via PCP")?;
+        }
+        Ok(())
     }
 }
 
@@ -270,6 +321,8 @@ mod tests {
             expires_at: 1,
             packets: None,
             working: None,
+            via: PinholeVia::Upnp,
+            nonce: None,
         };
         let json = serde_json::to_value(&pinhole).unwrap();
         assert_eq!(json["id"], 7);
@@ -277,6 +330,12 @@ mod tests {
         assert_eq!(json["protocol"], "UDP");
         let back: Pinhole = serde_json::from_value(json).unwrap();
         assert_eq!(back, pinhole);
+        // Records written before PCP pinholes read as UPnP ones.
+        let mut old = serde_json::to_value(&pinhole).unwrap();
+        old.as_object_mut().unwrap().remove("via");
+        assert_eq!(serde_json::from_value::<Pinhole>(old).unwrap().via, PinholeVia::Upnp);
+        assert_eq!(PinholeVia::parse_field("via", " PCP ").unwrap(), PinholeVia::Pcp);
+        assert_eq!(PinholeVia::parse_field("via", "nat-pmp").unwrap_err().field, "via");
         assert!(
             pinhole
                 .to_string()

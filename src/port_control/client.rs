@@ -1,11 +1,10 @@
 //! Talking NAT-PMP / PCP to one gateway: map, renew, unmap, external address.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Duration;
 
-use crab_nat::{PortMapping, PortMappingOptions, PortMappingType, VersionCode};
+use crab_nat::{PortMapping, PortMappingOptions, PortMappingType};
 
-use super::crab::{FIRST_WAIT, RETRIES, block_on, internet_protocol, non_zero, options, timeout_config};
+use super::crab::{block_on, exchange_error, internet_protocol, non_zero, options, pcp_error, timeout_config};
 use super::{PORT_CONTROL_PORT, PortControlError, PortControlMapping, PortControlMode, PortControlProtocol, unix_now};
 use crate::error::Error;
 use crate::host;
@@ -237,40 +236,15 @@ impl PortControlClient {
         }
     }
 
-    fn waited(&self) -> Duration {
-        (0..=RETRIES).map(|i| FIRST_WAIT * 2u32.pow(i as u32)).sum()
-    }
-
-    /// A failure of the UDP exchange itself (a socket error, or no answer at all), the same
-    /// for NAT-PMP and PCP.
     fn exchange_error(&self, socket: Option<std::io::Error>) -> PortControlError {
-        match socket {
-            // ICMP "port unreachable" for the request: Unix reports it as ECONNREFUSED on the
-            // next receive, Windows as WSAECONNRESET (10054).
-            Some(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
-                ) =>
-            {
-                PortControlError::NotListening { gateway: self.gateway }
-            }
-            Some(e) => PortControlError::Socket {
-                gateway: self.gateway,
-                reason: e.to_string(),
-            },
-            None => PortControlError::NoAnswer {
-                gateway: self.gateway,
-                waited: self.waited(),
-            },
-        }
+        exchange_error(self.gateway.into(), socket)
     }
 
     fn natpmp_error(&self, failure: crab_nat::natpmp::Failure) -> Error {
         use crab_nat::natpmp::Failure as F;
         let refused = |code| PortControlError::Refused {
             via: PortControlProtocol::NatPmp,
-            gateway: self.gateway,
+            gateway: self.gateway.into(),
             code,
         };
         Error::PortControl(match failure {
@@ -278,7 +252,7 @@ impl PortControlClient {
             F::Timeout => self.exchange_error(None),
             F::InvalidResponse(kind) => PortControlError::Malformed {
                 via: PortControlProtocol::NatPmp,
-                gateway: self.gateway,
+                gateway: self.gateway.into(),
                 reason: kind.to_string(),
             },
             F::UnsupportedVersion(_) => refused(1),
@@ -290,50 +264,14 @@ impl PortControlClient {
     }
 
     fn pcp_error(&self, failure: crab_nat::pcp::Failure) -> Error {
-        use crab_nat::pcp::Failure as F;
-        let refused = |code| PortControlError::Refused {
-            via: PortControlProtocol::Pcp,
-            gateway: self.gateway,
-            code,
-        };
-        Error::PortControl(match failure {
-            F::Socket(e) => self.exchange_error(Some(e)),
-            F::Timeout => self.exchange_error(None),
-            // A NAT-PMP-only router answers a PCP request in NAT-PMP: "version 0 only".
-            F::UnsupportedVersion(VersionCode::NatPmp) => PortControlError::Refused {
-                via: PortControlProtocol::NatPmp,
-                gateway: self.gateway,
-                code: 1,
-            },
-            F::UnsupportedVersion(VersionCode::Pcp) => refused(1),
-            F::Nonce => PortControlError::Malformed {
-                via: PortControlProtocol::Pcp,
-                gateway: self.gateway,
-                reason: "an answer to another request (wrong nonce)".to_owned(),
-            },
-            F::InvalidResponse(kind) => PortControlError::Malformed {
-                via: PortControlProtocol::Pcp,
-                gateway: self.gateway,
-                reason: kind.to_string(),
-            },
-            F::NotAuthorized(_) => refused(2),
-            F::MalformedRequest => refused(3),
-            F::UnsupportedOpcode => refused(4),
-            F::UnsupportedOption => refused(5),
-            F::MalformedOption => refused(6),
-            F::NetworkFailure(_) => refused(7),
-            F::NoResources(_) => refused(8),
-            F::UnsupportedProtocol => refused(9),
-            F::UserExceededQuota(_) => refused(10),
-            F::CannotProvideExternal(_) => refused(11),
-            F::AddressMismatch => refused(12),
-            F::ExcessiveRemotePeers => refused(13),
-        })
+        pcp_error(self.gateway.into(), failure).into()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::simulator::{
         PortControlSimConfig, SimulatedPortControl, loopback_address_missing, port_control_unavailable,

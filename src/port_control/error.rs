@@ -1,6 +1,6 @@
 //! A NAT-PMP or PCP request that failed, with what the user can do about it.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::PortControlProtocol;
@@ -16,17 +16,17 @@ pub enum PortControlError {
     )]
     NoAnswer {
         /// The gateway asked.
-        gateway: Ipv4Addr,
+        gateway: IpAddr,
         /// How long we waited in all.
         waited: Duration,
     },
     /// The router answered with an error result code.
-    #[error("the router at {gateway} refused the {via} request (result {code}, {}): {}", result_name(*via, *code), result_advice(*via, *code))]
+    #[error("the router at {gateway} refused the {via} request (result {code}, {}): {}", result_name(*via, *code), result_advice(*via, *code, gateway.is_ipv6()))]
     Refused {
         /// The protocol of the answer.
         via: PortControlProtocol,
         /// The gateway.
-        gateway: Ipv4Addr,
+        gateway: IpAddr,
         /// The result code as sent (NAT-PMP and PCP number them differently).
         code: u16,
     },
@@ -38,7 +38,7 @@ pub enum PortControlError {
         /// The protocol spoken.
         via: PortControlProtocol,
         /// The gateway.
-        gateway: Ipv4Addr,
+        gateway: IpAddr,
         /// What was wrong.
         reason: String,
     },
@@ -48,13 +48,13 @@ pub enum PortControlError {
     )]
     NotListening {
         /// The gateway asked.
-        gateway: Ipv4Addr,
+        gateway: IpAddr,
     },
     /// A socket could not be opened or used.
     #[error("cannot talk to {gateway}:5351 ({reason}): check the network connection")]
     Socket {
         /// The gateway.
-        gateway: Ipv4Addr,
+        gateway: IpAddr,
         /// What the system said.
         reason: String,
     },
@@ -66,7 +66,7 @@ pub enum PortControlError {
         /// The mapping asked for.
         key: MappingKey,
         /// The gateway.
-        gateway: Ipv4Addr,
+        gateway: IpAddr,
     },
 }
 
@@ -99,8 +99,18 @@ fn result_name(via: PortControlProtocol, code: u16) -> &'static str {
     }
 }
 
-fn result_advice(via: PortControlProtocol, code: u16) -> &'static str {
+fn result_advice(via: PortControlProtocol, code: u16, ipv6: bool) -> &'static str {
     match (via, code) {
+        // Over IPv6, PCP opens a pinhole in the router's firewall (no NAT, no external address).
+        (PortControlProtocol::Pcp, 2) if ipv6 => {
+            "the router does not allow this pinhole: its PCP permissions forbid the port, or the pinhole was made with another nonce (by another program or computer); try UPnP (--via upnp)"
+        }
+        (PortControlProtocol::Pcp, 8 | 10) if ipv6 => {
+            "the router has no room for more pinholes, or the port is taken; close unused pinholes or choose another port"
+        }
+        (PortControlProtocol::Pcp, 12) if ipv6 => {
+            "the request left from another address than the one to open (a temporary address?); open the address the route to the router uses, or use UPnP (--via upnp)"
+        }
         (_, 1) => "the router does not speak this protocol version; choose the other protocol",
         (_, 2) => {
             "the router does not allow this: it may protect the port, or the mapping was made by another program or computer"

@@ -11,6 +11,8 @@
 //! removed with the nonce that made it, so the mappings made here are kept in a
 //! `PortControlStore` (`portforward::services`) (a small JSON file beside the presets).
 //!
+//! The same PCP opens IPv6 pinholes on routers whose UPnP cannot ([`PcpFirewall`]).
+//!
 //! ```no_run
 //! use portforward::port_control::{PortControlClient, PortControlMode};
 //! use portforward::{Lease, Port, Protocol};
@@ -26,12 +28,14 @@ mod client;
 mod crab;
 mod error;
 mod mapping;
+mod pinhole;
 mod protocol;
 
 pub use client::PortControlClient;
 pub use error::PortControlError;
 pub use mapping::PortControlMapping;
 pub(crate) use mapping::unix_now;
+pub use pinhole::{PcpFirewall, PcpGrant, check_pcp_opening};
 pub use protocol::{PortControlMode, PortControlProtocol};
 
 use crate::model::Lease;

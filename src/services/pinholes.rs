@@ -5,10 +5,15 @@
 //! expired, closed elsewhere, or the router restarted, which renumbers from 1) is dropped
 //! from the record when listed, and re-added by a renewal ([`PinholeService::renew`]), which
 //! is what keep-alive does at half the lease ([`PinholeService::renew_due`]).
+//!
+//! Where the router's UPnP has no WANIPv6FirewallControl, pinholes are opened with PCP MAP
+//! instead ([`PcpFirewall`]); they are kept in the same record, marked `via: pcp` with the
+//! nonce that renews and closes them, under an id of our own.
 
 use std::path::{Path, PathBuf};
 
-use crate::model::{NewPinhole, Pinhole, PinholeLease, unix_now};
+use crate::model::{NewPinhole, PCP_MIN_LIFETIME, Pinhole, PinholeLease, PinholeVia, unix_now};
+use crate::port_control::{PcpFirewall, PortControlError};
 use crate::store::{FileError, JsonFile};
 use crate::upnp::{FirewallControl, PinholeError};
 
@@ -119,22 +124,66 @@ pub enum PinholeState {
     Gone(Pinhole),
 }
 
-/// Pinholes on one router, and the record of them.
+/// Pinholes on one router, and the record of them: over UPnP WANIPv6FirewallControl, over
+/// PCP, or both (each pinhole is renewed and closed the way it was made).
 #[derive(Debug, Clone)]
 pub struct PinholeService {
-    control: FirewallControl,
+    control: Option<FirewallControl>,
+    pcp: Option<PcpFirewall>,
     store: PinholeStore,
 }
 
 impl PinholeService {
     /// The service over `control`, keeping its record in `store`.
     pub fn new(control: FirewallControl, store: PinholeStore) -> PinholeService {
-        PinholeService { control, store }
+        PinholeService {
+            control: Some(control),
+            pcp: None,
+            store,
+        }
     }
 
-    /// The router's firewall service.
-    pub fn control(&self) -> &FirewallControl {
-        &self.control
+    /// The service over PCP only (the router's UPnP has no firewall control).
+    pub fn over_pcp(pcp: PcpFirewall, store: PinholeStore) -> PinholeService {
+        PinholeService {
+            control: None,
+            pcp: Some(pcp),
+            store,
+        }
+    }
+
+    /// The same service, able to use PCP too.
+    pub fn with_pcp(mut self, pcp: PcpFirewall) -> PinholeService {
+        self.pcp = Some(pcp);
+        self
+    }
+
+    /// The router's UPnP firewall service, if it has one.
+    pub fn control(&self) -> Option<&FirewallControl> {
+        self.control.as_ref()
+    }
+
+    /// PCP towards the router, if set up.
+    pub fn pcp(&self) -> Option<&PcpFirewall> {
+        self.pcp.as_ref()
+    }
+
+    /// How a pinhole is opened when the user does not say: UPnP when the router offers
+    /// WANIPv6FirewallControl, PCP otherwise.
+    pub fn default_via(&self) -> PinholeVia {
+        if self.control.is_some() {
+            PinholeVia::Upnp
+        } else {
+            PinholeVia::Pcp
+        }
+    }
+
+    /// The address pinholes opened `via` are for (the one requests come from).
+    pub fn local_address(&self, via: PinholeVia) -> Option<std::net::Ipv6Addr> {
+        match via {
+            PinholeVia::Upnp => self.control.as_ref().map(FirewallControl::local_address),
+            PinholeVia::Pcp => self.pcp.as_ref().map(PcpFirewall::local_address),
+        }
     }
 
     /// The record.
@@ -147,24 +196,89 @@ impl PinholeService {
         self.store
     }
 
-    fn gateway(&self) -> &str {
-        self.control.control_url()
+    /// The record's names of this router: its UPnP control URL and its PCP address.
+    fn gateways(&self) -> Vec<String> {
+        let upnp = self.control.as_ref().map(|c| c.control_url().to_owned());
+        let pcp = self.pcp.as_ref().map(PcpFirewall::gateway_id);
+        upnp.into_iter().chain(pcp).collect()
     }
 
-    /// Opens `opening`. When the record holds the same opening on this router, its lease is
-    /// renewed with UpdatePinhole instead (adding again would stretch the lease wrongly on
-    /// miniupnpd); when the router no longer knows that one, it is added afresh.
+    /// The recorded pinholes on this router, UPnP ones first.
+    pub fn recorded(&self) -> Vec<Pinhole> {
+        self.gateways().iter().flat_map(|g| self.store.on(g)).collect()
+    }
+
+    fn find(&self, id: u16) -> Option<Pinhole> {
+        self.recorded().into_iter().find(|p| p.id == id)
+    }
+
+    fn upnp(&self) -> Result<&FirewallControl, ServiceError> {
+        self.control.as_ref().ok_or(ServiceError::NoUpnpFirewall)
+    }
+
+    fn pcp_or_err(&self) -> Result<&PcpFirewall, ServiceError> {
+        self.pcp.as_ref().ok_or(ServiceError::NoPcp)
+    }
+
+    /// Opens `opening` the default way ([`PinholeService::default_via`]).
     pub fn add(&mut self, opening: &NewPinhole) -> Result<Pinhole, ServiceError> {
+        self.add_via(opening, self.default_via())
+    }
+
+    /// Opens `opening` via `via`. When the record holds the same opening on this router made
+    /// the same way, its lease is renewed instead (adding again would stretch the lease wrongly
+    /// on miniupnpd; PCP renews with the nonce that made it); when the router no longer knows
+    /// a UPnP one, it is added afresh.
+    pub fn add_via(&mut self, opening: &NewPinhole, via: PinholeVia) -> Result<Pinhole, ServiceError> {
         let known = self
-            .store
-            .on(self.gateway())
+            .recorded()
             .into_iter()
-            .find(|p| p.opening.same_opening(opening));
+            .find(|p| p.via == via && p.opening.same_opening(opening));
         if let Some(mut known) = known {
             known.opening.lease = opening.lease;
             return Ok(self.renew_pinhole(known)?.pinhole().clone());
         }
-        self.add_new(opening)
+        match via {
+            PinholeVia::Upnp => self.add_new(opening),
+            PinholeVia::Pcp => self.add_pcp(opening, None, None),
+        }
+    }
+
+    /// PCP MAP for `opening` (with `nonce` and `id` when renewing) and record it.
+    fn add_pcp(
+        &mut self,
+        opening: &NewPinhole,
+        nonce: Option<[u32; 3]>,
+        id: Option<u16>,
+    ) -> Result<Pinhole, ServiceError> {
+        let pcp = self.pcp_or_err()?.clone();
+        pcp.check_opening(opening)?;
+        let grant = pcp.open(opening, nonce).map_err(ServiceError::from_pcp)?;
+        let id = id.unwrap_or_else(|| self.free_pcp_id());
+        let lease =
+            PinholeLease::seconds(u64::from(grant.lifetime_secs.max(PCP_MIN_LIFETIME))).unwrap_or(PinholeLease::MAX);
+        let pinhole = Pinhole {
+            id,
+            opening: NewPinhole {
+                lease,
+                ..opening.clone()
+            },
+            gateway: pcp.gateway_id(),
+            expires_at: unix_now() + u64::from(grant.lifetime_secs),
+            packets: None,
+            working: None,
+            via: PinholeVia::Pcp,
+            nonce: Some(grant.nonce),
+        };
+        self.store.record(pinhole.clone())?;
+        Ok(pinhole)
+    }
+
+    /// An id for a new PCP pinhole: the highest not in the record, from 65535 down (routers
+    /// number theirs from 1 up).
+    fn free_pcp_id(&self) -> u16 {
+        let taken: Vec<u16> = self.store.all().iter().map(|p| p.id).collect();
+        (1..=u16::MAX).rev().find(|id| !taken.contains(id)).unwrap_or(u16::MAX)
     }
 
     fn add_new(&mut self, opening: &NewPinhole) -> Result<Pinhole, ServiceError> {
@@ -186,19 +300,23 @@ impl PinholeService {
 
     /// AddPinhole and record it; the recorded pinhole of another opening that had its id.
     fn add_one(&mut self, opening: &NewPinhole) -> Result<(Pinhole, Option<Pinhole>), ServiceError> {
-        let id = self.control.add(opening)?;
+        let control = self.upnp()?;
+        let id = control.add(opening)?;
+        let gateway = control.control_url().to_owned();
         let displaced = self
             .store
-            .find(self.gateway(), id)
+            .find(&gateway, id)
             .filter(|p| !p.opening.same_opening(opening))
             .cloned();
         let pinhole = Pinhole {
             id,
             opening: opening.clone(),
-            gateway: self.gateway().to_owned(),
+            gateway,
             expires_at: unix_now() + u64::from(opening.lease.as_secs()),
             packets: None,
             working: None,
+            via: PinholeVia::Upnp,
+            nonce: None,
         };
         self.store.record(pinhole.clone())?;
         Ok((pinhole, displaced))
@@ -207,27 +325,25 @@ impl PinholeService {
     /// Sets the lease of pinhole `id` to `lease` (after 704, added again). Only pinholes in
     /// the record: nothing is sent for another.
     pub fn update(&mut self, id: u16, lease: PinholeLease) -> Result<Renewal, ServiceError> {
-        let mut known = self
-            .store
-            .find(self.gateway(), id)
-            .cloned()
-            .ok_or(ServiceError::NotOurs { id })?;
+        let mut known = self.find(id).ok_or(ServiceError::NotOurs { id })?;
         known.opening.lease = lease;
         self.renew_pinhole(known)
     }
 
-    /// Renews pinhole `id` with its own lease (UpdatePinhole; after 704, added again).
+    /// Renews pinhole `id` with its own lease (UpdatePinhole, after 704 added again; or a
+    /// PCP MAP with its nonce).
     pub fn renew(&mut self, id: u16) -> Result<Renewal, ServiceError> {
-        let known = self
-            .store
-            .find(self.gateway(), id)
-            .cloned()
-            .ok_or(ServiceError::NotOurs { id })?;
+        let known = self.find(id).ok_or(ServiceError::NotOurs { id })?;
         self.renew_pinhole(known)
     }
 
     fn renew_pinhole(&mut self, mut known: Pinhole) -> Result<Renewal, ServiceError> {
-        match self.control.update(known.id, known.opening.lease) {
+        if known.via == PinholeVia::Pcp {
+            // The same nonce renews; a router that lost it (restarted) makes it afresh.
+            let pinhole = self.add_pcp(&known.opening, known.nonce, Some(known.id))?;
+            return Ok(Renewal::Renewed(pinhole));
+        }
+        match self.upnp()?.update(known.id, known.opening.lease) {
             Ok(()) => {
                 known.expires_at = unix_now() + u64::from(known.opening.lease.as_secs());
                 self.store.record(known.clone())?;
@@ -235,7 +351,7 @@ impl PinholeService {
             }
             Err(e) if e.is_gone() => {
                 let old_id = known.id;
-                self.store.forget(self.control.control_url(), old_id)?;
+                self.store.forget(&known.gateway, old_id)?;
                 let pinhole = self.add_new(&known.opening)?;
                 Ok(Renewal::Readded { old_id, pinhole })
             }
@@ -247,8 +363,7 @@ impl PinholeService {
     /// `now` (seconds since the epoch); the keep-alive's one step. Each result in turn.
     pub fn renew_due(&mut self, now: u64) -> Vec<(u16, Result<Renewal, ServiceError>)> {
         let due: Vec<Pinhole> = self
-            .store
-            .on(self.gateway())
+            .recorded()
             .into_iter()
             .filter(|p| p.seconds_left_at(now) <= u64::from(p.opening.lease.as_secs()) / 2)
             .collect();
@@ -257,23 +372,33 @@ impl PinholeService {
 
     /// When the next pinhole on this router is due for renewal (seconds since the epoch).
     pub fn next_due(&self) -> Option<u64> {
-        self.store
-            .on(self.gateway())
+        self.recorded()
             .iter()
             .map(|p| p.expires_at.saturating_sub(u64::from(p.opening.lease.as_secs()) / 2))
             .min()
     }
 
     /// Closes pinhole `id`. One the router no longer knows (704) is forgotten too, and
-    /// reported as [`ServiceError::Gone`].
+    /// reported as [`ServiceError::Gone`]. A PCP one is closed with the nonce that made it.
     pub fn remove(&mut self, id: u16) -> Result<(), ServiceError> {
-        match self.control.delete(id) {
+        let known = self.find(id);
+        if let Some(known) = known.filter(|p| p.via == PinholeVia::Pcp) {
+            let nonce = known.nonce.ok_or(ServiceError::NotOurs { id })?;
+            self.pcp_or_err()?
+                .close(&known.opening, nonce)
+                .map_err(ServiceError::from_pcp)?;
+            self.store.forget(&known.gateway, id)?;
+            return Ok(());
+        }
+        let control = self.upnp()?;
+        let gateway = control.control_url().to_owned();
+        match control.delete(id) {
             Ok(()) => {
-                self.store.forget(self.control.control_url(), id)?;
+                self.store.forget(&gateway, id)?;
                 Ok(())
             }
             Err(e) if e.is_gone() => {
-                self.store.forget(self.control.control_url(), id)?;
+                self.store.forget(&gateway, id)?;
                 Err(ServiceError::Gone { id })
             }
             Err(e) => Err(e.into()),
@@ -281,15 +406,20 @@ impl PinholeService {
     }
 
     /// Asks the router about pinhole `id`: whether outside traffic reached it
-    /// (CheckPinholeWorking) and its packet count.
+    /// (CheckPinholeWorking) and its packet count. UPnP only: PCP has no such question.
     pub fn check(&mut self, id: u16) -> Result<PinholeState, ServiceError> {
-        let known = self.store.find(self.gateway(), id).cloned();
-        let working = match self.control.check_working(id) {
+        let known = self.find(id);
+        if known.as_ref().is_some_and(|p| p.via == PinholeVia::Pcp) {
+            return Err(ServiceError::PcpUnchecked { id });
+        }
+        let control = self.upnp()?;
+        let gateway = control.control_url().to_owned();
+        let working = match control.check_working(id) {
             Ok(working) => working,
             Err(e) if e.is_gone() => {
                 return match known {
                     Some(known) => {
-                        self.store.forget(self.control.control_url(), id)?;
+                        self.store.forget(&gateway, id)?;
                         Ok(PinholeState::Gone(known))
                     }
                     None => Err(ServiceError::Gone { id }),
@@ -297,7 +427,7 @@ impl PinholeService {
             }
             Err(e) => return Err(e.into()),
         };
-        let packets = self.control.packets(id).ok();
+        let packets = control.packets(id).ok();
         let mut pinhole = known.ok_or(ServiceError::NotOurs { id })?;
         pinhole.working = Some(working);
         pinhole.packets = packets;
@@ -305,11 +435,24 @@ impl PinholeService {
         Ok(PinholeState::Held(pinhole))
     }
 
-    /// The recorded pinholes on this router, each checked with the router; those it no
-    /// longer knows are dropped from the record and returned as [`PinholeState::Gone`].
+    /// The recorded pinholes on this router: UPnP ones each checked with the router (those
+    /// it no longer knows are dropped from the record and returned as
+    /// [`PinholeState::Gone`]); PCP ones as recorded (PCP cannot be asked), gone once their
+    /// lifetime ended.
     pub fn list(&mut self) -> Result<Vec<PinholeState>, ServiceError> {
-        let ids: Vec<u16> = self.store.on(self.gateway()).iter().map(|p| p.id).collect();
-        ids.into_iter().map(|id| self.check(id)).collect()
+        let now = unix_now();
+        let mut states = Vec::new();
+        for pinhole in self.recorded() {
+            if pinhole.via == PinholeVia::Upnp {
+                states.push(self.check(pinhole.id)?);
+            } else if pinhole.seconds_left_at(now) == 0 {
+                self.store.forget(&pinhole.gateway, pinhole.id)?;
+                states.push(PinholeState::Gone(pinhole));
+            } else {
+                states.push(PinholeState::Held(pinhole));
+            }
+        }
+        Ok(states)
     }
 }
 
@@ -322,6 +465,39 @@ pub enum ServiceError {
     /// The record could not be read or written.
     #[error(transparent)]
     File(#[from] FileError),
+    /// A PCP request failed (no answer, or the router refused).
+    #[error(transparent)]
+    Pcp(#[from] PortControlError),
+    /// The pinhole asked for cannot be opened over PCP (nothing was sent).
+    #[error(transparent)]
+    Input(#[from] crate::model::InputError),
+    /// This computer's address or route does not allow a PCP pinhole.
+    #[error(transparent)]
+    Host(#[from] crate::host::HostError),
+    /// UPnP was asked for, and the router's UPnP has no firewall control.
+    #[error(
+        "the router's UPnP has no IPv6 firewall control (WANIPv6FirewallControl): open the pinhole with PCP (--via pcp), or turn IPv6 pinholes on in the router"
+    )]
+    NoUpnpFirewall,
+    /// The router's UPnP has no firewall control, and PCP, the fallback, failed too.
+    #[error("{upnp}; and PCP, the fallback, cannot be used either: {pcp}")]
+    NeitherWay {
+        /// Why not UPnP.
+        upnp: PinholeError,
+        /// Why not PCP.
+        pcp: String,
+    },
+    /// PCP was asked for, and no router address for it is known.
+    #[error("no IPv6 router to send PCP to: give its IPv6 address (--gateway-ip), or use UPnP (--via upnp)")]
+    NoPcp,
+    /// `check` of a PCP pinhole: PCP has no way to ask.
+    #[error(
+        "pinhole {id} was opened with PCP, which cannot tell whether outside traffic reached it or count its packets (only UPnP's WANIPv6FirewallControl can); test it from outside instead"
+    )]
+    PcpUnchecked {
+        /// The id.
+        id: u16,
+    },
     /// The router does not know the pinhole (704): it expired, was closed, or the router
     /// restarted.
     #[error(
@@ -340,6 +516,23 @@ pub enum ServiceError {
         /// The id.
         id: u16,
     },
+}
+
+impl ServiceError {
+    /// A failure of [`PcpFirewall`] (whose calls return the crate's error: a PCP failure,
+    /// input it refused, or this computer's address; never a UPnP or file error, which are
+    /// kept as their message should that change).
+    fn from_pcp(err: crate::Error) -> ServiceError {
+        match err {
+            crate::Error::PortControl(e) => ServiceError::Pcp(e),
+            crate::Error::Input(e) => ServiceError::Input(e),
+            crate::Error::Host(e) => ServiceError::Host(e),
+            crate::Error::Pinhole(e) => e,
+            other => ServiceError::Host(crate::host::HostError::NoLocalAddress {
+                reason: other.to_string(),
+            }),
+        }
+    }
 }
 
 /// What this computer can honestly say about reaching a pinhole from the internet. From

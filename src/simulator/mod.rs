@@ -37,7 +37,7 @@ pub use faults::Fault;
 pub use http::MINIUPNPD_SERVER;
 pub use media_server::SimulatedMediaServer;
 pub use pinholes::SimPinhole;
-pub use platform::{loopback_address_missing, port_control_unavailable, running_under_wine};
+pub use platform::{loopback_address_missing, pcp6_unavailable, port_control_unavailable, running_under_wine};
 pub use port_control::{PortControlSimConfig, SimPortControlMapping, SimulatedPortControl};
 
 use table::Table;

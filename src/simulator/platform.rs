@@ -33,6 +33,16 @@ pub fn port_control_unavailable(ip: Ipv4Addr) -> Option<String> {
     loopback_address_missing(ip)
 }
 
+/// Why a [`SimulatedPortControl`](super::SimulatedPortControl) cannot serve PCP over IPv6 on
+/// `[::1]:5351` here, or `None` when it can (no IPv6 loopback, or the port taken). Unlike
+/// the IPv4 server's extra loopback addresses, `::1` works under Wine too: it is the only one.
+pub fn pcp6_unavailable() -> Option<String> {
+    match UdpSocket::bind((std::net::Ipv6Addr::LOCALHOST, 5351)) {
+        Ok(_) => None,
+        Err(error) => Some(format!("cannot serve PCP on [::1]:5351 here: {error}")),
+    }
+}
+
 /// Why `ip` (an extra loopback address such as 127.0.53.1) cannot be used here, or `None`
 /// when it can: macOS has only 127.0.0.1 unless aliased; Linux and Windows route all of 127/8.
 pub fn loopback_address_missing(ip: Ipv4Addr) -> Option<String> {

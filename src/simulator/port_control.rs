@@ -5,8 +5,12 @@
 //!
 //! Both protocols fix the server port at 5351, so each simulated server takes its own loopback
 //! address (127.0.0.0/8 is all loopback on Linux); tests running in parallel use different ones.
+//!
+//! On `::1` it answers PCP MAP over IPv6 as miniupnpd does for pinholes: the client field must
+//! be the source address (else 12, ADDRESS_MISMATCH), the external port and address are the
+//! internal ones, lifetimes under 120 s are raised to 120; NAT-PMP (IPv4 only) is not answered.
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -25,6 +29,9 @@ pub struct PortControlSimConfig {
     /// The WAN address; `None` models a router without one (carrier-grade NAT): mapping
     /// requests get "network failure".
     pub external_ip: Option<Ipv4Addr>,
+    /// A PCP result code to answer every MAP request over IPv6 with (e.g. 2, NOT_AUTHORIZED);
+    /// `None` to serve them.
+    pub ipv6_refusal: Option<u8>,
 }
 
 impl Default for PortControlSimConfig {
@@ -33,6 +40,7 @@ impl Default for PortControlSimConfig {
             pcp: true,
             natpmp: true,
             external_ip: Some(Ipv4Addr::new(203, 0, 113, 7)),
+            ipv6_refusal: None,
         }
     }
 }
@@ -49,7 +57,7 @@ pub struct SimPortControlMapping {
     /// The router's port.
     pub external_port: u16,
     /// The client that asked.
-    pub client: Ipv4Addr,
+    pub client: IpAddr,
     /// The lifetime granted, in seconds.
     pub lifetime: u32,
     /// PCP's nonce (zero for NAT-PMP).
@@ -71,8 +79,10 @@ pub struct SimulatedPortControl {
 }
 
 impl SimulatedPortControl {
-    /// Starts answering on `ip:5351`; `ip` must be a loopback address.
-    pub fn start(ip: Ipv4Addr, config: PortControlSimConfig) -> std::io::Result<SimulatedPortControl> {
+    /// Starts answering on `ip:5351`; `ip` must be a loopback address (`::1` for PCP over
+    /// IPv6).
+    pub fn start(ip: impl Into<IpAddr>, config: PortControlSimConfig) -> std::io::Result<SimulatedPortControl> {
+        let ip = ip.into();
         assert!(
             ip.is_loopback(),
             "the simulated NAT-PMP server binds loopback addresses only"
@@ -126,10 +136,9 @@ fn serve(socket: &UdpSocket, shared: &Shared) {
         let Ok((n, from)) = socket.recv_from(&mut buffer) else {
             continue;
         };
-        let SocketAddr::V4(from_v4) = from else { continue };
-        let reply = match buffer.first() {
-            Some(0) => natpmp(&buffer[..n], *from_v4.ip(), shared),
-            Some(2) => pcp(&buffer[..n], *from_v4.ip(), shared),
+        let reply = match (buffer.first(), from.ip()) {
+            (Some(0), IpAddr::V4(client)) => natpmp(&buffer[..n], client, shared),
+            (Some(2), client) => pcp(&buffer[..n], client, shared),
             _ => None,
         };
         if let Some(reply) = reply {
@@ -183,7 +192,7 @@ fn natpmp(request: &[u8], client: Ipv4Addr, shared: &Shared) -> Option<Vec<u8>> 
             if lifetime == 0 {
                 // RFC 6886: removing what does not exist succeeds too.
                 mappings.retain(|m| {
-                    !(m.client == client
+                    !(m.client == IpAddr::V4(client)
                         && m.protocol == protocol
                         && m.internal_port == internal_port
                         && m.via == "NAT-PMP")
@@ -193,14 +202,14 @@ fn natpmp(request: &[u8], client: Ipv4Addr, shared: &Shared) -> Option<Vec<u8>> 
             if shared.config.external_ip.is_none() {
                 return Some(answer(3, 0, 0));
             }
-            let external = choose_port(&mappings, protocol, client, internal_port, suggested);
+            let external = choose_port(&mappings, protocol, client.into(), internal_port, suggested);
             mappings.retain(|m| !(m.protocol == protocol && m.external_port == external));
             mappings.push(SimPortControlMapping {
                 via: "NAT-PMP",
                 protocol,
                 internal_port,
                 external_port: external,
-                client,
+                client: client.into(),
                 lifetime,
                 nonce: [0; 12],
             });
@@ -211,13 +220,11 @@ fn natpmp(request: &[u8], client: Ipv4Addr, shared: &Shared) -> Option<Vec<u8>> 
 }
 
 /// The suggested port if free (or already this client's), else the next free one.
-fn choose_port(
-    mappings: &[SimPortControlMapping],
-    protocol: u8,
-    client: Ipv4Addr,
-    internal: u16,
-    suggested: u16,
-) -> u16 {
+fn choose_port(mappings: &[SimPortControlMapping], protocol: u8, client: IpAddr, internal: u16, suggested: u16) -> u16 {
+    if client.is_ipv6() {
+        // No NAT behind IPv6: the port outside is the port inside.
+        return internal;
+    }
     let start = if suggested == 0 { internal } else { suggested };
     let taken = |port: u16| {
         mappings.iter().any(|m| {
@@ -230,7 +237,7 @@ fn choose_port(
         .unwrap_or(start)
 }
 
-fn pcp(request: &[u8], client: Ipv4Addr, shared: &Shared) -> Option<Vec<u8>> {
+fn pcp(request: &[u8], client: IpAddr, shared: &Shared) -> Option<Vec<u8>> {
     if !shared.config.pcp {
         // RFC 6887 section 9: a NAT-PMP server answers "unsupported version" in NAT-PMP.
         return Some(natpmp_reply(
@@ -250,17 +257,28 @@ fn pcp(request: &[u8], client: Ipv4Addr, shared: &Shared) -> Option<Vec<u8>> {
     let protocol = request[36];
     let internal_port = u16::from_be_bytes([request[40], request[41]]);
     let suggested = u16::from_be_bytes([request[42], request[43]]);
-    let answer = |result: u8, lifetime: u32, external: u16, ip: Ipv4Addr| {
+    let answer = |result: u8, lifetime: u32, external: u16, ip: IpAddr| {
         let mut reply = pcp_header(1, result, lifetime, shared);
         reply.extend_from_slice(&nonce);
         reply.extend_from_slice(&[protocol, 0, 0, 0]);
         reply.extend_from_slice(&internal_port.to_be_bytes());
         reply.extend_from_slice(&external.to_be_bytes());
-        reply.extend_from_slice(&ip.to_ipv6_mapped().octets());
+        let ip = match ip {
+            IpAddr::V4(ip) => ip.to_ipv6_mapped(),
+            IpAddr::V6(ip) => ip,
+        };
+        reply.extend_from_slice(&ip.octets());
         reply
     };
-    if said_client.to_ipv4_mapped() != Some(client) {
-        return Some(answer(12, 0, 0, Ipv4Addr::UNSPECIFIED));
+    let none = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let said_client = said_client.to_ipv4_mapped().map_or(IpAddr::V6(said_client), IpAddr::V4);
+    if said_client != client {
+        return Some(answer(12, 0, 0, none));
+    }
+    if client.is_ipv6()
+        && let Some(code) = shared.config.ipv6_refusal
+    {
+        return Some(answer(code, 0, 0, none));
     }
     let mut mappings = lock(shared);
     let existing = mappings
@@ -268,22 +286,25 @@ fn pcp(request: &[u8], client: Ipv4Addr, shared: &Shared) -> Option<Vec<u8>> {
         .position(|m| m.client == client && m.protocol == protocol && m.internal_port == internal_port);
     if lifetime == 0 {
         return Some(match existing {
-            Some(i) if mappings[i].nonce != nonce => answer(2, 0, 0, Ipv4Addr::UNSPECIFIED),
+            Some(i) if mappings[i].nonce != nonce => answer(2, 0, 0, none),
             Some(i) => {
                 mappings.remove(i);
-                answer(0, 0, 0, Ipv4Addr::UNSPECIFIED)
+                answer(0, 0, 0, none)
             }
-            None => answer(8, 0, 0, Ipv4Addr::UNSPECIFIED),
+            None => answer(8, 0, 0, none),
         });
     }
-    // miniupnpd answers "no resources" (8) here, not RFC 6887's "network failure" (7).
-    let Some(external_ip) = shared.config.external_ip else {
-        return Some(answer(8, 0, 0, Ipv4Addr::UNSPECIFIED));
+    // miniupnpd answers "no resources" (8) here, not RFC 6887's "network failure" (7). Over
+    // IPv6 the external address is the client's own, and a lifetime is at least 120 s.
+    let (external_ip, lifetime) = match (client, shared.config.external_ip) {
+        (IpAddr::V6(_), _) => (client, lifetime.max(120)),
+        (IpAddr::V4(_), Some(ip)) => (IpAddr::V4(ip), lifetime),
+        (IpAddr::V4(_), None) => return Some(answer(8, 0, 0, none)),
     };
     if let Some(i) = existing
         && mappings[i].nonce != nonce
     {
-        return Some(answer(2, 0, 0, Ipv4Addr::UNSPECIFIED));
+        return Some(answer(2, 0, 0, none));
     }
     let external = choose_port(&mappings, protocol, client, internal_port, suggested);
     mappings.retain(|m| !(m.client == client && m.protocol == protocol && m.internal_port == internal_port));

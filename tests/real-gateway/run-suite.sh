@@ -12,6 +12,7 @@
 #   nftables-igd2-open    --flavor nftables --igd 2 --secure no
 #   iptables-igd2-cgnat   --flavor iptables --igd 2 --cgnat
 #   iptables-igd2-ipv6    --flavor iptables --igd 2 --secure no --ipv6   (IPv6 pinholes)
+#   iptables-igd1-ipv6    --flavor iptables --igd 1 --secure no --ipv6   (no UPnP pinholes: PCP)
 #
 # The test binary runs inside pfw-lan1 with PFW_GATEWAY_URL, PFW_CONFIG, PFW_IGD, PFW_SECURE,
 # PFW_CGNAT, PFW_HARNESS, PFW_LAN2_IP, PFW_CLI (plus PFW_FLAVOR, PFW_NATPMP, PFW_LAN1_IP,
@@ -38,6 +39,7 @@ CONFIGS=(
     "nftables-igd2-open|--flavor nftables --igd 2 --secure no"
     "iptables-igd2-cgnat|--flavor iptables --igd 2 --secure no --cgnat"
     "iptables-igd2-ipv6|--flavor iptables --igd 2 --secure no --ipv6"
+    "iptables-igd1-ipv6|--flavor iptables --igd 1 --secure no --ipv6"
 )
 
 say() { printf 'run-suite: %s\n' "$*" >&2; }

@@ -1,15 +1,16 @@
 //! `pinhole add|list|update|remove|check`: IPv6 pinholes in the router's firewall
-//! (UPnP WANIPv6FirewallControl), for ports of this computer. Every flag is checked before
-//! anything is sent (a bad one exits 2, naming it).
+//! (UPnP WANIPv6FirewallControl, else PCP MAP over IPv6), for ports of this computer. Every
+//! flag is checked before anything is sent (a bad one exits 2, naming it).
 
 use std::net::Ipv6Addr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use portforward::model::{NewPinhole, PinholeLease, parse_ipv6_field};
-use portforward::services::{PinholeService, PinholeStore};
-use portforward::simulator::SimulatedGateway;
-use portforward::upnp::{FirewallControl, discover, discover_ipv6};
+use portforward::model::{NewPinhole, PinholeLease, PinholeVia, parse_ipv6_field};
+use portforward::port_control::{PcpFirewall, check_pcp_opening};
+use portforward::services::{PinholeService, PinholeServiceError, PinholeStore};
+use portforward::simulator::{PortControlSimConfig, SimulatedGateway, SimulatedPortControl};
+use portforward::upnp::{FirewallControl, PinholeError, discover, discover_ipv6};
 use portforward::{Error, InputError, Port, Protocol};
 
 use crate::cli::flags::{config_file, internal_port, protocol};
@@ -19,6 +20,7 @@ use crate::cli::{Args, Out};
 #[derive(Debug, clap::Subcommand)]
 pub enum PinholeCommand {
     /// Open a port of this computer to the IPv6 internet; prints the pinhole and its id.
+    /// Over UPnP when the router offers WANIPv6FirewallControl, else over PCP.
     Add {
         /// The port on this computer.
         #[arg(long, value_name = "P", value_parser = internal_port, allow_negative_numbers = true)]
@@ -39,9 +41,17 @@ pub enum PinholeCommand {
         /// towards the router).
         #[arg(long, value_name = "ADDR", value_parser = own_ipv6)]
         internal_ip: Option<Ipv6Addr>,
+        /// upnp (WANIPv6FirewallControl) or pcp (PCP MAP to the router's IPv6 address);
+        /// default: UPnP when the router offers it, else PCP.
+        #[arg(long, value_name = "upnp|pcp", value_parser = via)]
+        via: Option<PinholeVia>,
+        /// The router's IPv6 address for PCP (default: the description's host when it came
+        /// over IPv6, else the IPv6 default route's router).
+        #[arg(long, value_name = "IPV6", value_parser = gateway_ip)]
+        gateway_ip: Option<Ipv6Addr>,
     },
-    /// The pinholes this computer made on the router, each asked of the router (those it
-    /// no longer knows are dropped).
+    /// The pinholes this computer made on the router, UPnP ones each asked of the router
+    /// (those it no longer knows are dropped), PCP ones as recorded (PCP cannot be asked).
     List,
     /// Set a pinhole's lease afresh (UpdatePinhole; added again if the router lost it).
     Update {
@@ -59,9 +69,11 @@ pub enum PinholeCommand {
         id: u16,
     },
     /// Keep every pinhole made here on this router open: renew each at half its lease
-    /// (UpdatePinhole), open it again if the router lost it (704), until Ctrl-C.
+    /// (UpdatePinhole, or PCP MAP with its nonce), open it again if the router lost it
+    /// (704), until Ctrl-C.
     Keep,
-    /// Whether a packet from outside has reached a pinhole, and its packet count.
+    /// Whether a packet from outside has reached a pinhole, and its packet count (UPnP
+    /// pinholes only: PCP cannot be asked).
     Check {
         /// The pinhole's id.
         #[arg(long, value_name = "N", value_parser = id)]
@@ -81,6 +93,27 @@ fn remote_host(text: &str) -> Result<Ipv6Addr, InputError> {
 fn own_ipv6(text: &str) -> Result<Ipv6Addr, InputError> {
     let addr = parse_ipv6_field("internal ip", text)?;
     portforward::host::check_own_ipv6("internal ip", addr)
+}
+fn via(text: &str) -> Result<PinholeVia, InputError> {
+    PinholeVia::parse_field("via", text)
+}
+fn gateway_ip(text: &str) -> Result<Ipv6Addr, InputError> {
+    let invalid = |reason: &str| InputError::new("gateway ip", text, reason);
+    let ip: Ipv6Addr = text
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| invalid("enter the router's IPv6 address, e.g. 2001:db8::1"))?;
+    if ip.is_unspecified() || ip.is_multicast() {
+        return Err(invalid("a router has a unicast address"));
+    }
+    if ip.is_unicast_link_local() {
+        return Err(invalid(
+            "a link-local address needs its interface: give the router's global address, or leave --gateway-ip out to use the IPv6 default route",
+        ));
+    }
+    Ok(ip)
 }
 fn id(text: &str) -> Result<u16, InputError> {
     text.trim()
@@ -104,10 +137,26 @@ fn store(args: &Args) -> Result<PinholeStore, Error> {
     )?)?)
 }
 
-/// The router's firewall service: the demo's, the one at --gateway, or the discovered
-/// router's (over IPv6, via the IPv6 default route).
-fn connect(args: &Args, local: Option<Ipv6Addr>) -> Result<(FirewallControl, Option<SimulatedGateway>), Error> {
-    let timeout = Duration::from_secs(5);
+/// What `pinhole add` asked for, beside the opening.
+#[derive(Debug, Clone, Copy, Default)]
+struct Choice {
+    /// `pinhole add` (the others act on recorded pinholes).
+    adding: bool,
+    local: Option<Ipv6Addr>,
+    via: Option<PinholeVia>,
+    gateway_ip: Option<Ipv6Addr>,
+}
+
+/// The simulated routers of --demo, kept as long as the command runs.
+#[derive(Default)]
+struct Demo {
+    _upnp: Option<SimulatedGateway>,
+    _pcp: Option<SimulatedPortControl>,
+}
+
+/// The description URL: the demo's, --gateway, or the discovered router's (over IPv6 first,
+/// else over IPv4).
+fn description_url(args: &Args, demo: &mut Demo) -> Result<String, Error> {
     if args.demo {
         let sim = SimulatedGateway::demo().map_err(|e| portforward::HostError::NoLocalAddress {
             reason: format!("cannot start the demo router: {e}"),
@@ -117,12 +166,11 @@ fn connect(args: &Args, local: Option<Ipv6Addr>) -> Result<(FirewallControl, Opt
             .ok_or_else(|| portforward::HostError::NoLocalAddress {
                 reason: "this system has no IPv6 loopback for the demo router".to_owned(),
             })?;
-        let local = local.or(Some(Ipv6Addr::LOCALHOST));
-        return Ok((FirewallControl::connect(&url, None, local, timeout)?, Some(sim)));
+        demo._upnp = Some(sim);
+        return Ok(url);
     }
-    let url = match &args.gateway {
+    Ok(match &args.gateway {
         Some(url) => url.clone(),
-        // Over IPv6 first (the router's IPv6 URL); else over IPv4, then the IPv6 default route.
         None => match discover_ipv6(args.timeout) {
             Ok((url, _)) => url,
             Err(e) => {
@@ -130,26 +178,167 @@ fn connect(args: &Args, local: Option<Ipv6Addr>) -> Result<(FirewallControl, Opt
                 discover(&crate::cli::discovery(args))?.description_url().to_owned()
             }
         },
+    })
+}
+
+/// The router's IPv6 address for PCP: --gateway-ip, the description URL's host when it is
+/// IPv6, else the IPv6 default route's router (with its interface when link-local).
+fn pcp_router(choice: &Choice, url: Option<&str>) -> Result<(Ipv6Addr, u32), Error> {
+    if let Some(ip) = choice.gateway_ip {
+        return Ok((ip, 0));
+    }
+    let from_url = url.and_then(|u| url::Url::parse(u).ok()).and_then(|u| match u.host() {
+        Some(url::Host::Ipv6(ip)) if !ip.is_unicast_link_local() => Some(ip),
+        _ => None,
+    });
+    match from_url {
+        Some(ip) => Ok((ip, 0)),
+        None => Ok(portforward::host::default_ipv6_gateway()?),
+    }
+}
+
+/// PCP towards the router, sending from `local` (else from the recorded PCP pinholes'
+/// address on it, else the route's own source). --demo starts a PCP server on ::1.
+fn pcp(
+    args: &Args,
+    store: &PinholeStore,
+    choice: &Choice,
+    url: Option<&str>,
+    demo: &mut Demo,
+) -> Result<PcpFirewall, Error> {
+    let found = pcp_router(choice, url);
+    // Acting on recorded pinholes, a router that holds none of the recorded PCP pinholes gives
+    // way to the one router that does (made there with --gateway-ip, say), so that they can
+    // still be listed, renewed and closed.
+    let mut recorded_routers: Vec<Ipv6Addr> = store
+        .all()
+        .iter()
+        .filter(|p| p.via == PinholeVia::Pcp)
+        .filter_map(|p| PcpFirewall::router_of(&p.gateway))
+        .collect();
+    recorded_routers.sort_unstable();
+    recorded_routers.dedup();
+    let holds_none = |router: &Ipv6Addr| !recorded_routers.contains(router);
+    let (router, scope) = match (found, &recorded_routers[..]) {
+        (Ok(found), [only]) if !choice.adding && holds_none(&found.0) => (*only, 0),
+        (Err(_), [only]) if !choice.adding => (*only, 0),
+        (found, _) => found?,
     };
-    Ok((FirewallControl::connect(&url, None, local, timeout)?, None))
+    if args.demo && router.is_loopback() && demo._pcp.is_none() {
+        let server = SimulatedPortControl::start(router, PortControlSimConfig::default()).map_err(|e| {
+            portforward::HostError::NoLocalAddress {
+                reason: format!("cannot start the demo PCP server on [{router}]:5351: {e}"),
+            }
+        })?;
+        demo._pcp = Some(server);
+    }
+    let probe = PcpFirewall::new(router, scope, None);
+    let recorded = probe
+        .as_ref()
+        .ok()
+        .and_then(|p| store.on(&p.gateway_id()).first().map(|p| p.opening.internal_ip));
+    match choice.local.or(recorded) {
+        Some(local) => PcpFirewall::new(router, scope, Some(local)),
+        None => probe,
+    }
+}
+
+/// The pinhole service for the command: UPnP's firewall control when the router offers it
+/// (and --via pcp was not asked), PCP beside it or instead of it.
+fn service(args: &Args, store: PinholeStore, choice: Choice, demo: &mut Demo) -> Result<PinholeService, Error> {
+    let timeout = Duration::from_secs(5);
+    if choice.via == Some(PinholeVia::Pcp) && (choice.gateway_ip.is_some() || args.gateway.is_some()) {
+        // No UPnP needed: the router's address is known.
+        let url = args.gateway.clone();
+        let pcp = pcp(args, &store, &choice, url.as_deref(), demo)?;
+        return Ok(PinholeService::over_pcp(pcp, store));
+    }
+    let url = description_url(args, demo)?;
+    let local6 = if args.demo {
+        choice.local.or(Some(Ipv6Addr::LOCALHOST))
+    } else {
+        choice.local
+    };
+    match FirewallControl::connect(&url, None, local6, timeout) {
+        Ok(mut control) => {
+            // Without --internal-ip, the other commands act from the address the record's
+            // pinholes were made for (the router accepts changes only from it).
+            if choice.local.is_none()
+                && let Some(recorded) = store.on(control.control_url()).first().map(|p| p.opening.internal_ip)
+            {
+                control = control.sending_from(recorded);
+            }
+            let wants_pcp = choice.via == Some(PinholeVia::Pcp) || store.all().iter().any(|p| p.via == PinholeVia::Pcp);
+            let service = PinholeService::new(control, store.clone());
+            if !wants_pcp {
+                return Ok(service);
+            }
+            match pcp(args, &store, &choice, Some(&url), demo) {
+                Ok(pcp) => Ok(service.with_pcp(pcp)),
+                Err(e) if choice.via != Some(PinholeVia::Pcp) => {
+                    tracing::info!(%e, "PCP not usable; UPnP only");
+                    Ok(service)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Err(no_service @ PinholeError::NoService { .. }) if choice.via != Some(PinholeVia::Upnp) => {
+            tracing::info!(%no_service, "no WANIPv6FirewallControl; using PCP");
+            match pcp(args, &store, &choice, Some(&url), demo) {
+                Ok(pcp) => Ok(PinholeService::over_pcp(pcp, store)),
+                Err(e) => Err(PinholeServiceError::NeitherWay {
+                    upnp: no_service,
+                    pcp: format!("{e}{}", crate::cli::hint(&e)),
+                }
+                .into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs a pinhole command.
 pub fn run(args: &Args, out: Out, command: &PinholeCommand) -> Result<ExitCode, Error> {
-    let local = match command {
-        PinholeCommand::Add { internal_ip, .. } => *internal_ip,
-        _ => None,
+    let choice = match command {
+        PinholeCommand::Add {
+            internal_ip,
+            via,
+            gateway_ip,
+            ..
+        } => Choice {
+            adding: true,
+            local: *internal_ip,
+            via: *via,
+            gateway_ip: *gateway_ip,
+        },
+        _ => Choice::default(),
     };
-    let store = store(args)?;
-    let (mut control, _demo) = connect(args, local)?;
-    // Without --internal-ip, the other commands act from the address the record's pinholes
-    // were made for (the router accepts changes only from it).
-    if local.is_none()
-        && let Some(recorded) = store.on(control.control_url()).first().map(|p| p.opening.internal_ip)
+    // What PCP cannot open is refused before anything is sent, as a bad flag is (exit 2).
+    if let PinholeCommand::Add {
+        internal_port,
+        protocol,
+        lease,
+        remote_host,
+        remote_port,
+        via: Some(PinholeVia::Pcp),
+        ..
+    } = command
     {
-        control = control.sending_from(recorded);
+        let opening = NewPinhole {
+            remote_host: *remote_host,
+            remote_port: *remote_port,
+            lease: *lease,
+            ..NewPinhole::new(Ipv6Addr::LOCALHOST, *internal_port, *protocol)
+        };
+        if let Err(err) = check_pcp_opening(&opening) {
+            crate::cli::output::error(&err.to_string());
+            return Ok(ExitCode::from(2));
+        }
     }
-    run_with(out, command, PinholeService::new(control, store))
+    let store = store(args)?;
+    let mut demo = Demo::default();
+    let service = service(args, store, choice, &mut demo)?;
+    run_with(out, command, service)
 }
 
 fn run_with(out: Out, command: &PinholeCommand, mut service: PinholeService) -> Result<ExitCode, Error> {
@@ -160,17 +349,24 @@ fn run_with(out: Out, command: &PinholeCommand, mut service: PinholeService) -> 
             lease,
             remote_host,
             remote_port,
-            internal_ip: _,
+            via,
+            ..
         } => {
+            let via = via.unwrap_or(service.default_via());
             let opening = NewPinhole {
-                internal_ip: service.control().local_address(),
+                internal_ip: service
+                    .local_address(via)
+                    .expect("the service was made for the protocol it defaults to or was asked for"),
                 internal_port: *internal_port,
                 protocol: *protocol,
                 remote_host: *remote_host,
                 remote_port: *remote_port,
                 lease: *lease,
             };
-            let pinhole = service.add(&opening)?;
+            if via == PinholeVia::Pcp {
+                check_pcp_opening(&opening)?;
+            }
+            let pinhole = service.add_via(&opening, via)?;
             out.pinhole("opened", &pinhole);
         }
         PinholeCommand::List => out.pinholes(&service.list()?),
@@ -201,7 +397,7 @@ fn keep(out: Out, mut service: PinholeService) -> Result<ExitCode, Error> {
     }) {
         crate::cli::output::warning(&format!("cannot catch Ctrl-C ({err})"));
     }
-    let kept = service.store().on(service.control().control_url()).len();
+    let kept = service.recorded().len();
     if kept == 0 {
         return Err(InputError::new(
             "pinhole",

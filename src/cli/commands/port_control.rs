@@ -222,7 +222,7 @@ fn not_ours(client: &PortControlClient, port: Port, protocol: Protocol) -> Error
             protocol,
             remote_host: String::new(),
         },
-        gateway: client.gateway(),
+        gateway: client.gateway().into(),
     }
     .into()
 }

@@ -351,6 +351,7 @@ fn pinhole_json(pinhole: &Pinhole) -> Value {
         "packets": pinhole.packets,
         "working": pinhole.working,
         "gateway": pinhole.gateway,
+        "via": pinhole.via,
         "reachability": PinholeReachability::of(pinhole),
     })
 }

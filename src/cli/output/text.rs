@@ -568,6 +568,9 @@ fn table(mappings: &[Mapping], owners: Option<&[Owner]>) {
 
 /// What the router last said of a pinhole's use, honestly.
 fn working_text(pinhole: &Pinhole) -> String {
+    if pinhole.via == portforward::model::PinholeVia::Pcp {
+        return "opened with PCP, which cannot tell whether outside traffic reached it".to_owned();
+    }
     let working = match pinhole.working {
         Some(true) => "an outside packet has reached it",
         Some(false) => "no outside packet has reached it yet (that proves nothing either way)",

@@ -107,3 +107,34 @@ fn keep_alive_renews_a_pinhole_and_opens_it_again_after_a_router_restart() {
         "the renumbered pinhole is shown"
     );
 }
+
+#[test]
+fn without_upnp_firewall_control_the_tab_opens_pinholes_over_pcp() {
+    use portforward::simulator::{PortControlSimConfig, SimulatedPortControl, pcp6_unavailable};
+    if let Some(why) = pcp6_unavailable() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let pcp = SimulatedPortControl::start(std::net::Ipv6Addr::LOCALHOST, PortControlSimConfig::default()).unwrap();
+    // IGD:1: the description lists no WANIPv6FirewallControl.
+    let sim = sim(
+        SimConfig {
+            igd_version: 1,
+            ..SimConfig::default()
+        },
+        &[],
+    );
+    let mut h = pinholes_tab(&sim);
+    assert!(has_contains(&h, "the router's UPnP has no IPv6 firewall control"));
+    type_into(&mut h, "Port to open", "8080");
+    click_button(&mut h, "Open pinhole");
+    settled(&mut h, "the pinhole", |h| has_contains(h, "[::1]:8080/TCP"));
+    assert!(has_contains(&h, "via PCP"), "the way it was opened is shown");
+    assert_eq!(pcp.mappings().len(), 1);
+    assert!(sim.pinholes().is_empty(), "nothing over UPnP");
+    assert!(!button_enabled(&h, "Working?"), "PCP cannot be asked");
+    let id = u16::MAX;
+    click_button(&mut h, &format!("Close pinhole {id}"));
+    settled(&mut h, "closed", |h| has_contains(h, &format!("Closed pinhole {id}.")));
+    assert!(pcp.mappings().is_empty());
+}
