@@ -35,6 +35,11 @@ xvfb=$!
 until [ -s "$shot.display" ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 [ -s "$shot.display" ] || fail "Xvfb did not start"
 export DISPLAY=:$(cat "$shot.display")
+# A wineserver still up from an earlier run without a display (the tests, the demo) would
+# give this one its desktop, which has no GLX ("Found no glutin configs"): start afresh.
+WINESERVER=${WINESERVER:-/usr/lib/wine/wineserver64}
+"$WINESERVER" -k 2>/dev/null || true
+"$WINESERVER" -w 2>/dev/null || true
 
 # The first window whose title starts with PortForward (the main window or the message box).
 window=
@@ -44,7 +49,12 @@ find_window() {
 }
 # The number of colours in a part of the window in the screenshot (x y w h in quarters of
 # its size; its geometry, WIDTH HEIGHT X Y, from `geometry`).
-geometry() { eval "$(xdotool getwindowgeometry --shell "$window")"; }
+# A window that went (a transient one while Wine starts) is forgotten, and looked for again.
+geometry() {
+    local shell
+    shell=$(xdotool getwindowgeometry --shell "$window" 2>/dev/null) || { window=; return 1; }
+    eval "$shell"
+}
 colours_in() {
     convert "$shot" -crop "$((WIDTH * $3 / 4))x$((HEIGHT * $4 / 4))+$((X + WIDTH * $1 / 4))+$((Y + HEIGHT * $2 / 4))" \
         +repage -format %k info: 2>/dev/null || echo 0
@@ -73,7 +83,7 @@ demo)
         kill -0 "$app" 2>/dev/null || fail "the exe exited"
         read=$(app_log | tail -n +$((logged + 1)) | grep -oE "read [0-9]+ mappings" | tail -n 1 || true)
         if find_window && [ -n "$read" ] && import -window root "$shot" 2>/dev/null; then
-            geometry
+            geometry || { sleep 0.2; continue; }
             colours=$(colours_in 2 1 2 2)
             [ "$colours" -gt 20 ] && break
         fi
@@ -98,7 +108,7 @@ no-opengl)
         kill -0 "$app" 2>/dev/null || fail "the exe exited without a message box"
         if find_window && import -window root "$shot" 2>/dev/null; then
             # The box has its icon and lines of text: more than its background and frame.
-            geometry
+            geometry || { sleep 0.2; continue; }
             colours=$(colours_in 0 0 4 4)
             [ "$colours" -gt 20 ] && break
         fi
