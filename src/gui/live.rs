@@ -131,11 +131,11 @@ impl LiveView {
         match &self.mode {
             None => {}
             Some(WatchMode::Starting) => {
-                ui.weak("○ Live: subscribing…")
+                ui.weak("… Live: subscribing")
                     .on_hover_text("asking the router to tell this window of every change");
             }
             Some(WatchMode::Events) => {
-                ui.colored_label(ui.visuals().hyperlink_color, "● Live")
+                ui.colored_label(ui.visuals().hyperlink_color, "✔ Live")
                     .on_hover_text("the router's own events keep the table current: changes show within a second, and nothing is read while nothing changes");
             }
             Some(WatchMode::Polling { reason, .. }) => {
@@ -143,7 +143,7 @@ impl LiveView {
                     Some(_) => format!("Polling {}", reload_label(reload_secs)),
                     None => "Not live (auto-reload off)".to_owned(),
                 };
-                ui.colored_label(ui.visuals().warn_fg_color, format!("◌ {how}"))
+                ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {how}"))
                     .on_hover_text(format!("no router events: {reason}"));
             }
         }

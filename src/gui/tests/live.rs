@@ -18,7 +18,7 @@ fn table_reads(sim: &SimulatedGateway) -> usize {
 fn another_hosts_mapping_shows_by_the_routers_event_with_one_read() {
     let sim = sim(SimConfig::default(), &[mapping(8080, "TCP", "127.0.0.1", "web", 0)]);
     let mut h = connected(&sim);
-    step_until(&mut h, "the live mark", |h| has(h, "● Live"));
+    step_until(&mut h, "the live mark", |h| has(h, "✔ Live"));
     settle(&mut h);
     let before = table_reads(&sim);
     // Another host adds a mapping, as upnpc would; nobody clicks Reload, and the timer
@@ -58,7 +58,7 @@ fn a_router_without_events_is_polled_and_the_window_says_so() {
     );
     let mut h = connected(&sim);
     step_until(&mut h, "the polling mark", |h| has_contains(h, "Polling every 30 s"));
-    assert!(!has(&h, "● Live"));
+    assert!(!has(&h, "✔ Live"));
 }
 
 #[test]
@@ -281,7 +281,7 @@ fn real_gateway_window_shows_another_hosts_mapping_by_event() {
         return;
     };
     let mut h = discovering_window();
-    step_until(&mut h, "the live mark", |h| has(h, "● Live"));
+    step_until(&mut h, "the live mark", |h| has(h, "✔ Live"));
     settle(&mut h);
     let before = table_readings(&h);
     let out = upnpc_on_lan2(
@@ -298,7 +298,7 @@ fn real_gateway_window_shows_another_hosts_mapping_by_event() {
         "one reading for the event; upnpc said: {out}"
     );
     step_until(&mut h, "lan2's mapping gone", |h| !has(h, "pfw window event"));
-    assert!(has(&h, "● Live"));
+    assert!(has(&h, "✔ Live"));
 }
 
 /// Drops new TCP connections from the router to this host (its NOTIFYs) while alive.
